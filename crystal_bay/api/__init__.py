@@ -1,0 +1,1 @@
+"""FastAPI routes mounted on the Reflex backend (api_transformer)."""

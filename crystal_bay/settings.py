@@ -1,0 +1,99 @@
+"""One settings object for the whole system, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_URL = f"sqlite:///{ROOT / 'data' / 'crystal_bay.db'}"
+
+# Values that must never be used as a real SECRET_KEY.
+PLACEHOLDER_SECRETS = {
+    "",
+    "changeme",
+    "change-me",
+    "secret",
+    "dev",
+    "development",
+    "placeholder",
+    "your-secret-key",
+    "please-change-me",
+}
+DEMO_SECRET_KEY = "demo-only-insecure-secret-key-do-not-use-in-production"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+class Settings(BaseSettings):
+    """Environment configuration. Secrets are SecretStr and never printed."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(DEFAULT_SQLITE_URL, title="Database URL")
+    secret_key: SecretStr = Field(SecretStr(""), title="Secret key")
+    crystal_bay_demo: bool | None = Field(None, title="Demo mode")
+
+    telegram_bot_token: SecretStr | None = None
+    samo_api_url: str | None = None
+    samo_oauth_token: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_from_email: str | None = None
+    wazzup_api_key: SecretStr | None = None
+    bitrix_webhook_url: SecretStr | None = None
+    redis_url: str | None = None
+
+    session_ttl_hours: int = Field(12, ge=1, le=24 * 30, title="Login session lifetime, hours")
+    login_max_failures_per_account: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+
+    admin_email: str | None = Field(None, title="First admin's e-mail (bootstrap)")
+    admin_password: SecretStr | None = Field(None, title="First admin's password (bootstrap)")
+
+    @property
+    def demo(self) -> bool:
+        """Demo mode: explicit setting, else on only when no SAMO credentials are set."""
+        if self.crystal_bay_demo is not None:
+            return self.crystal_bay_demo
+        return not (self.samo_api_url and self.samo_oauth_token)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> "Settings":
+        key = self.secret_key.get_secret_value()
+        if self.demo:
+            if not key:
+                self.secret_key = SecretStr(DEMO_SECRET_KEY)
+            return self
+        if key.strip().lower() in PLACEHOLDER_SECRETS or key == DEMO_SECRET_KEY or len(key) < 16:
+            raise ConfigurationError(
+                "SECRET_KEY must be set to a random value of at least 16 characters outside "
+                "demo mode (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        return self
+
+    def sqlalchemy_url(self) -> str:
+        """The URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call get_settings.cache_clear())."""
+    return Settings()

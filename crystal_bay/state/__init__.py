@@ -1,0 +1,1 @@
+"""Reflex state classes: thin, one per page or feature, all under AppState (auth + language)."""

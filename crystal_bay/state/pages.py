@@ -1,0 +1,81 @@
+"""Page states: the board summary and the admin settings page (placeholders grow in later issues)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from crystal_bay.db import session_scope
+from crystal_bay.models import Role
+from crystal_bay.services import leads as lead_service
+from crystal_bay.services import users as user_service
+from crystal_bay.state.base import AppState
+from crystal_bay.state.guard import requires
+
+
+@dataclasses.dataclass
+class StageRow:
+    stage_id: int
+    slug: str
+    name_ru: str
+    name_en: str
+    category: str
+    count: int
+    budget_total: str
+
+
+@dataclasses.dataclass
+class UserRow:
+    user_id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    last_login: str
+
+
+class BoardState(AppState):
+    """The board page (the Kanban arrives with the board issue; now: counts per stage)."""
+
+    stages: list[StageRow] = []
+    open_total: int = 0
+
+    @requires()
+    def load(self):
+        """Page load: check the session, then count open leads per stage."""
+        self.access = "ok"
+        with session_scope() as session:
+            summary = lead_service.stage_summary(session=session)
+        self.stages = [
+            StageRow(stage_id=s.stage_id, slug=s.slug, name_ru=s.name_ru, name_en=s.name_en,
+                     category=s.category, count=s.count, budget_total=f"{s.budget_total:,.0f}".replace(",", " "))
+            for s in summary
+        ]
+        self.open_total = sum(s.count for s in summary)
+
+
+class SettingsState(AppState):
+    """The admin-only settings page (users list now; integrations with the platform issue)."""
+
+    users: list[UserRow] = []
+
+    @requires(Role.admin.value)
+    def load(self):
+        """Page load: admins see the users; a manager gets the 'no access' panel."""
+        self.access = "ok"
+        with session_scope() as session:
+            rows = user_service.list_users(session=session)
+        self.users = [
+            UserRow(user_id=u.id, email=u.email, name=u.name, role=u.role, active=u.is_active,
+                    last_login=u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "—")
+            for u in rows
+        ]
+
+    @requires()
+    def check(self):
+        """Page load: a manager sees 'no access' instead of the page; an admin gets it loaded."""
+        if self.user_role != Role.admin.value:
+            self.access = "forbidden"
+            return None
+        return SettingsState.load
