@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
-from crystal_bay.models import Lead, PipelineStage
-from crystal_bay.services import pipeline
+from crystal_bay.models import Channel, Lead, PipelineStage
+from crystal_bay.services import audit, pipeline
+from crystal_bay.services.audit import Actor
+from crystal_bay.services.errors import ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,16 @@ def count_leads(*, session: Session) -> int:
 def get_stage(*, session: Session, slug: str) -> PipelineStage | None:
     """A stage by its slug."""
     return session.exec(select(PipelineStage).where(PipelineStage.slug == slug)).first()
+
+
+def create_lead(*, session: Session, customer_id: int, source: str, actor: Actor, **fields) -> Lead:
+    """Open a lead for a customer in the pipeline's first stage, audited as "created"."""
+    if source not in {c.value for c in Channel}:
+        raise ValidationFailed(f"Unknown source channel {source!r}.", field="source")
+    stage = pipeline.first_stage(session=session)
+    lead = Lead(customer_id=customer_id, source=source, stage_id=stage.id, status=stage.category, **fields)
+    session.add(lead)
+    session.flush()
+    audit.record(session=session, actor=actor, entity_type="lead", entity_id=lead.id, action="created",
+                 data={"source": source, "stage_id": stage.id})
+    return lead

@@ -152,7 +152,7 @@ def authenticate(*, session: Session, email: str, password: str, client_ip: str)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + dt.timedelta(hours=settings.session_ttl_hours)
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, expires_at=expires_at,
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at,
                             client_ip=client_ip))
     user.last_login_at = now
     session.add(user)
