@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import crystal_bay.models  # noqa: F401  (registers every table)
+from alembic import context
 from crystal_bay.db import make_engine
 from crystal_bay.settings import get_settings
 

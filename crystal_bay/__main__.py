@@ -13,8 +13,12 @@ from crystal_bay.services.errors import DomainError
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from crystal_bay import migrations
+    from crystal_bay.db import session_scope
+    from crystal_bay.services import pipeline
 
     migrations.upgrade()
+    with session_scope() as session:
+        pipeline.ensure_default_stages(session=session)
     print("Database is up to date.")
     return 0
 

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     bitrix_webhook_url: SecretStr | None = None
     redis_url: str | None = None
 
+    timezone: str = Field("Asia/Almaty", title="The agency's time zone (how times are shown)")
     session_ttl_hours: int = Field(12, ge=1, le=24 * 30, title="Login session lifetime, hours")
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_client: int = Field(20, ge=1)

@@ -6,8 +6,8 @@ import pytest
 
 from crystal_bay.models import AuditEvent, Lead, StatusCategory
 from crystal_bay.services import audit, leads, pipeline
-from crystal_bay.services.errors import NotFound, PipelineError, ValidationFailed
 from crystal_bay.services.audit import Actor
+from crystal_bay.services.errors import NotFound, PipelineError, ValidationFailed
 from tests.factories import SYSTEM, count, make_lead, make_user
 
 EXPECTED = [

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 20:44:20.171704
+Create Date: 2026-11-25
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
+from sqlalchemy.dialects import postgresql
 
+from alembic import op
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -30,7 +31,7 @@ def upgrade() -> None:
     sa.Column('entity_type', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
@@ -41,7 +42,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-    sa.Column('phones', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('phones', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('telegram_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('telegram_username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -74,7 +75,7 @@ def upgrade() -> None:
     op.create_table('outbox_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -132,7 +133,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('event_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('processed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -144,7 +145,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('scopes', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('scopes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('last_used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -193,7 +194,7 @@ def upgrade() -> None:
     sa.Column('nights_max', sa.Integer(), nullable=True),
     sa.Column('adults', sa.Integer(), nullable=True),
     sa.Column('children', sa.Integer(), nullable=True),
-    sa.Column('children_ages', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('children_ages', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('budget', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
     sa.Column('hotel_stars', sa.Integer(), nullable=True),
@@ -207,10 +208,10 @@ def upgrade() -> None:
     sa.Column('lost_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('score', sa.Integer(), nullable=True),
-    sa.Column('score_reasons', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('score_reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('needs_human', sa.Boolean(), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('utm', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('utm', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('next_follow_up_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_customer_message_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -220,7 +221,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['stage_id'], ['pipeline_stages.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('external_id')
+    sa.UniqueConstraint('source', 'external_id', name='uq_leads_source_external')
     )
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.create_index('ix_leads_assignee', ['assignee_id', 'stage_id'], unique=False)
@@ -251,7 +252,7 @@ def upgrade() -> None:
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('delivery_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-    sa.Column('attachments', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('attachments', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['author_user_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
@@ -298,6 +299,7 @@ def upgrade() -> None:
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.create_index('ix_reminders_due', ['done_at', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminders_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminders_user_id'), ['user_id'], unique=False)
 
     op.create_table('tour_offers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -319,7 +321,7 @@ def upgrade() -> None:
     sa.Column('price', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('available', sa.Boolean(), nullable=False),
-    sa.Column('raw', sa.JSON().with_variant(sa.JSON(), 'postgresql'), nullable=False),
+    sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('captured_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['quote_id'], ['quotes.id'], ),
@@ -402,6 +404,7 @@ def downgrade() -> None:
 
     op.drop_table('tour_offers')
     with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminders_user_id'))
         batch_op.drop_index(batch_op.f('ix_reminders_lead_id'))
         batch_op.drop_index('ix_reminders_due')
 

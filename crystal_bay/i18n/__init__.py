@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from crystal_bay.i18n.en import STRINGS as EN
 from crystal_bay.i18n.ru import STRINGS as RU
 
@@ -19,3 +22,12 @@ def tr(lang: str, key: str, **params) -> str:
     """One translated string with {placeholders} filled in."""
     text = strings(lang).get(key) or RU.get(key) or key
     return text.format(**params) if params else text
+
+
+def format_datetime(value: dt.datetime | None, tz: str = "Asia/Almaty") -> str:
+    """A timestamp in the agency's time zone, e.g. "25.11.2026 21:04"; "—" when missing."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")

@@ -6,6 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import JSON
+from sqlalchemy.dialects.postgresql import JSONB
 
 
 def utcnow() -> dt.datetime:
@@ -14,7 +15,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-JSONType = JSON().with_variant(JSON(), "postgresql")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Channel(StrEnum):

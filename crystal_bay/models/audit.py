@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column
 from sqlmodel import Field, Index, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -22,4 +21,4 @@ class AuditEvent(SQLModel, table=True):
     entity_type: str = Field(max_length=30)
     entity_id: int | None = None
     action: str = Field(max_length=50)
-    data: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    data: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)

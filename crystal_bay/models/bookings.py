@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Numeric
 from sqlmodel import Field, SQLModel
 
 from crystal_bay.models._base import utcnow
@@ -19,10 +19,10 @@ class Booking(SQLModel, table=True):
     offer_id: int | None = Field(default=None, foreign_key="tour_offers.id")
     claim_number: str | None = Field(default=None, max_length=50, index=True)
     status: str = Field(default="requested", max_length=20)
-    client_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
-    net_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    client_price: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    net_price: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
     currency: str = Field(default="USD", max_length=3)
-    exchange_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 6)))
+    exchange_rate: Decimal | None = Field(default=None, sa_type=Numeric(14, 6))
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -46,7 +46,7 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     booking_id: int = Field(foreign_key="bookings.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=20)  # client_deposit | client_balance | operator
-    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    amount: Decimal = Field(sa_type=Numeric(14, 2), nullable=False)
     currency: str = Field(default="USD", max_length=3)
     due_date: dt.date | None = Field(default=None, index=True)
     paid_at: dt.datetime | None = None

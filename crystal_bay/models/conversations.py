@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Index, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -27,5 +27,5 @@ class Message(SQLModel, table=True):
     body: str = ""
     external_id: str | None = Field(default=None, max_length=200)
     delivery_status: str | None = Field(default=None, max_length=20)
-    attachments: list[dict] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    attachments: list[dict] = Field(default_factory=list, sa_type=JSONType, nullable=False)
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -16,7 +15,7 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=200, index=True)
     phone: str | None = Field(default=None, max_length=20, index=True)
-    phones: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    phones: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)
     email: str | None = Field(default=None, max_length=254, index=True)
     telegram_id: str | None = Field(default=None, max_length=32, index=True)
     telegram_username: str | None = Field(default=None, max_length=64)

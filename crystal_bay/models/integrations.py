@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -30,7 +30,7 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16)
     key_hash: str = Field(max_length=64, unique=True, index=True)
-    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    scopes: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)
     created_at: dt.datetime = Field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     last_used_at: dt.datetime | None = None
@@ -46,7 +46,7 @@ class WebhookEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=30)
     event_key: str = Field(max_length=200)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    payload: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     received_at: dt.datetime = Field(default_factory=utcnow)
     processed_at: dt.datetime | None = None
     status: str = Field(default="received", max_length=20)

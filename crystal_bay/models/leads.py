@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field, Index, SQLModel
 
 from crystal_bay.models._base import Channel, JSONType, StatusCategory, utcnow
@@ -23,8 +23,8 @@ class TravelRequest(SQLModel):
     nights_max: int | None = None
     adults: int | None = None
     children: int | None = None
-    children_ages: list[int] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    budget: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    children_ages: list[int] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    budget: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
     currency: str | None = Field(default=None, max_length=3)
     hotel_stars: int | None = None
     meal: str | None = Field(default=None, max_length=4)
@@ -38,6 +38,7 @@ class Lead(TravelRequest, table=True):
         Index("ix_leads_assignee", "assignee_id", "stage_id"),
         Index("ix_leads_created", "created_at"),
         Index("ix_leads_follow_up", "next_follow_up_at"),
+        UniqueConstraint("source", "external_id", name="uq_leads_source_external"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -49,10 +50,10 @@ class Lead(TravelRequest, table=True):
     lost_reason: str | None = Field(default=None, max_length=500)
     assignee_id: int | None = Field(default=None, foreign_key="users.id")
     score: int | None = None
-    score_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    score_reasons: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)
     needs_human: bool = False
-    external_id: str | None = Field(default=None, max_length=100, unique=True)
-    utm: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    external_id: str | None = Field(default=None, max_length=100)
+    utm: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     next_follow_up_at: dt.datetime | None = None
     last_customer_message_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -83,7 +84,7 @@ class Reminder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="leads.id", index=True, ondelete="CASCADE")
-    user_id: int | None = Field(default=None, foreign_key="users.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     due_at: dt.datetime
     text: str = Field(max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow)

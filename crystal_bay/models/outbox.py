@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column
 from sqlmodel import Field, Index, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -16,7 +15,7 @@ class OutboxJob(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=50)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    payload: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     idempotency_key: str = Field(max_length=200, unique=True)
     status: str = Field(default="pending", max_length=20)  # pending | done | failed | discarded
     attempts: int = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Numeric
 from sqlmodel import Field, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
@@ -48,8 +48,8 @@ class TourOffer(SQLModel, table=True):
     nights: int
     adults: int = 2
     children: int = 0
-    price: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    price: Decimal = Field(sa_type=Numeric(14, 2), nullable=False)
     currency: str = Field(default="USD", max_length=3)
     available: bool = True
-    raw: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    raw: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     captured_at: dt.datetime = Field(default_factory=utcnow)

@@ -12,7 +12,9 @@ def _user_row(row: UserRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.name),
         rx.table.cell(row.email),
-        rx.table.cell(rx.badge(row.role)),
+        rx.table.cell(
+            rx.badge(rx.cond(row.role == "admin", SettingsState.t["role.admin"], SettingsState.t["role.manager"]))
+        ),
         rx.table.cell(rx.cond(row.active, "✓", "—")),
         rx.table.cell(row.last_login),
     )

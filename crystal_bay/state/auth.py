@@ -29,12 +29,11 @@ class LoginState(AppState):
             result = user_service.authenticate(
                 session=session, email=email, password=password, client_ip=self.router.session.client_ip
             )
-            if result.ok:
-                user_service.set_language(session=session, user_id=result.user.id, language=self.lang)
         if not result.ok:
             self.error = i18n.tr(self.lang, f"login.error.{result.error}")
             return
         self.error = ""
+        self.lang = result.user.language  # the user's own choice follows them to any browser
         self.auth_token = result.token
         self._set_user(result.user)
         self.access = "ok"

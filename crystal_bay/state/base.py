@@ -56,9 +56,13 @@ class AppState(rx.State):
         """None when the caller may proceed; otherwise the events that refuse the call."""
         user = self._current_user()
         if user is None:
+            had_session = bool(self.auth_token)
+            self.auth_token = ""
             self._set_user(None)
             self.access = "checking"
-            return [rx.toast.error(i18n.tr(self.lang, "access.session_expired")), rx.redirect("/login")]
+            if had_session:
+                return [rx.toast.error(i18n.tr(self.lang, "access.session_expired")), rx.redirect("/login")]
+            return [rx.redirect("/login")]
         self._set_user(user)
         if role == Role.admin.value and user.role != Role.admin.value:
             return rx.toast.error(i18n.tr(self.lang, "access.denied"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import reflex as rx
-
+from crystal_bay import i18n
 from crystal_bay.db import session_scope
 from crystal_bay.models import Role
 from crystal_bay.services import leads as lead_service
 from crystal_bay.services import users as user_service
+from crystal_bay.settings import get_settings
 from crystal_bay.state.base import AppState
 from crystal_bay.state.guard import requires
 
@@ -68,7 +68,7 @@ class SettingsState(AppState):
             rows = user_service.list_users(session=session)
         self.users = [
             UserRow(user_id=u.id, email=u.email, name=u.name, role=u.role, active=u.is_active,
-                    last_login=u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "—")
+                    last_login=i18n.format_datetime(u.last_login_at, get_settings().timezone))
             for u in rows
         ]
 
