@@ -1,4 +1,4 @@
-"""Page states: the board summary and the admin settings page (placeholders grow in later issues)."""
+"""The admin settings page state (users now; integrations with the platform issue)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,10 @@ import dataclasses
 from crystal_bay import i18n
 from crystal_bay.db import session_scope
 from crystal_bay.models import Role
-from crystal_bay.services import leads as lead_service
 from crystal_bay.services import users as user_service
 from crystal_bay.settings import get_settings
 from crystal_bay.state.base import AppState
 from crystal_bay.state.guard import requires
-
-
-@dataclasses.dataclass
-class StageRow:
-    stage_id: int
-    slug: str
-    name_ru: str
-    name_en: str
-    category: str
-    count: int
-    budget_total: str
 
 
 @dataclasses.dataclass
@@ -33,26 +21,6 @@ class UserRow:
     role: str
     active: bool
     last_login: str
-
-
-class BoardState(AppState):
-    """The board page (the Kanban arrives with the board issue; now: counts per stage)."""
-
-    stages: list[StageRow] = []
-    open_total: int = 0
-
-    @requires()
-    def load(self):
-        """Page load: check the session, then count open leads per stage."""
-        self.access = "ok"
-        with session_scope() as session:
-            summary = lead_service.stage_summary(session=session)
-        self.stages = [
-            StageRow(stage_id=s.stage_id, slug=s.slug, name_ru=s.name_ru, name_en=s.name_en,
-                     category=s.category, count=s.count, budget_total=f"{s.budget_total:,.0f}".replace(",", " "))
-            for s in summary
-        ]
-        self.open_total = sum(s.count for s in summary)
 
 
 class SettingsState(AppState):
