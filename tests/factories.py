@@ -22,10 +22,18 @@ def make_user(session: Session, *, role: str = "manager", password: str = "corre
     )
 
 
-def make_lead(session: Session, **kw) -> Lead:
-    customer = Customer(name=kw.pop("customer_name", "Айгерим Садыкова"), phone="+77011234567")
+def make_customer(session: Session, *, name: str = "Айгерим Садыкова", phone: str | None = "+77011234567",
+                  email: str | None = None) -> Customer:
+    customer = Customer(name=name, phone=phone, phones=[phone] if phone else [], email=email)
     session.add(customer)
     session.flush()
+    return customer
+
+
+def make_lead(session: Session, **kw) -> Lead:
+    """A lead in the first stage; pass customer=... to reuse one, else a new customer is made."""
+    name = kw.pop("customer_name", "Айгерим Садыкова")
+    customer = kw.pop("customer", None) or make_customer(session, name=name)
     return leads.create_lead(session=session, customer_id=customer.id, source=kw.pop("source", "telegram"),
                              actor=SYSTEM, **kw)
 

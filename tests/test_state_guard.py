@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 
 import pytest
 import reflex as rx
@@ -85,7 +86,7 @@ def _redirects_to_login(events) -> bool:
 
 def _token_for(role: str) -> str:
     with session_scope() as session:
-        user = users.create_user(session=session, email=f"guard-{role}-{id(object())}@crystalbay.kz",
+        user = users.create_user(session=session, email=f"guard-{role}-{uuid.uuid4().hex[:12]}@crystalbay.kz",
                                  name=f"Guard {role}", role=role, password="guard-password", actor=SYSTEM)
         result = users.authenticate(session=session, email=user.email, password="guard-password", client_ip="t")
     return result.token

@@ -26,6 +26,13 @@ def channel_icon(channel) -> rx.Component:
     )
 
 
+def icon_text(icon: str, text, **props) -> rx.Component:
+    """A small icon followed by text on one line."""
+    return rx.hstack(
+        rx.icon(icon, size=12, flex_shrink="0"), rx.text(text, size="1", **props), spacing="1", align="center"
+    )
+
+
 def _move_item(card: CardView, stage: Option) -> rx.Component:
     return rx.dropdown_menu.item(
         stage.label,
@@ -96,12 +103,12 @@ def lead_card(card: CardView) -> rx.Component:
                 spacing="1",
                 width="100%",
             ),
-            rx.cond(card.destination != "", rx.text(rx.icon("map-pin", size=12), " ", card.destination, size="1")),
+            rx.cond(card.destination != "", icon_text("map-pin", card.destination)),
             rx.hstack(
                 rx.cond(card.dates != "", rx.text(card.dates, size="1", color_scheme="gray")),
                 rx.cond(
                     card.travellers != "",
-                    rx.text(rx.icon("users", size=12), " ", card.travellers, size="1", color_scheme="gray"),
+                    icon_text("users", card.travellers, color_scheme="gray"),
                 ),
                 spacing="2",
             ),
@@ -110,13 +117,8 @@ def lead_card(card: CardView) -> rx.Component:
                 rx.spacer(),
                 rx.cond(
                     card.since_message != "",
-                    rx.text(
-                        rx.icon("clock", size=12),
-                        " ",
-                        card.since_message,
-                        size="1",
-                        color_scheme="gray",
-                        title=t["card.since_message"],
+                    rx.tooltip(
+                        icon_text("clock", card.since_message, color_scheme="gray"), content=t["card.since_message"]
                     ),
                 ),
                 rx.cond(
@@ -127,6 +129,7 @@ def lead_card(card: CardView) -> rx.Component:
                 width="100%",
                 align="center",
                 spacing="2",
+                data_testid="card-footer",
             ),
             rx.hstack(
                 rx.cond(card.overdue, rx.badge(t["card.overdue"], color_scheme="red", size="1", data_testid="overdue")),

@@ -132,6 +132,7 @@ def shell(content: Callable[[], rx.Component]) -> rx.Component:
                 rx.center(rx.spinner(size="3"), padding_top="4em", width="100%"),
             ),
             width="100%",
+            min_width="0",
             padding="1.5em",
             spacing="4",
             align="stretch",

@@ -14,17 +14,26 @@ ALL = "__all__"
 
 def _select(key: str, value, options, placeholder_key: str, extra: list[tuple[str, str]] | None = None):
     t = BoardState.t
-    return rx.select.root(
-        rx.select.trigger(placeholder=t[placeholder_key], min_width="9em"),
-        rx.select.content(
-            rx.select.item(t["filter.all"], value=ALL),
-            *[rx.select.item(t[label_key], value=v) for v, label_key in (extra or [])],
-            rx.foreach(options, lambda o: rx.select.item(o.label, value=o.value)),
+    return _labelled(
+        placeholder_key,
+        rx.select.root(
+            rx.select.trigger(placeholder=t[placeholder_key], min_width="8em"),
+            rx.select.content(
+                rx.select.item(t["filter.all"], value=ALL),
+                *[rx.select.item(t[label_key], value=v) for v, label_key in (extra or [])],
+                rx.foreach(options, lambda o: rx.select.item(o.label, value=o.value)),
+            ),
+            value=rx.cond(value == "", ALL, value),
+            on_change=lambda v: BoardState.set_filter(key, v),
+            size="1",
+            name=f"filter-{key}",
         ),
-        value=rx.cond(value == "", ALL, value),
-        on_change=lambda v: BoardState.set_filter(key, v),
-        size="1",
-        name=f"filter-{key}",
+    )
+
+
+def _labelled(label_key: str, control: rx.Component) -> rx.Component:
+    return rx.hstack(
+        rx.text(BoardState.t[label_key], size="1", color_scheme="gray"), control, spacing="1", align="center"
     )
 
 
@@ -42,40 +51,74 @@ def filters_bar() -> rx.Component:
                 value=BoardState.f_search,
                 on_change=lambda v: BoardState.set_filter("q", v),
                 size="1",
-                min_width="16em",
+                min_width="20em",
                 name="q",
             ),
             debounce_timeout=400,
         ),
-        _select("assignee", BoardState.f_assignee, BoardState.managers, "filter.assignee",
-                extra=[("mine", "filter.mine"), ("unassigned", "filter.unassigned")]),
+        _select(
+            "assignee",
+            BoardState.f_assignee,
+            BoardState.managers,
+            "filter.assignee",
+            extra=[("mine", "filter.mine"), ("unassigned", "filter.unassigned")],
+        ),
         _select("channel", BoardState.f_channel, BoardState.channel_options, "filter.channel"),
-        rx.select.root(
-            rx.select.trigger(placeholder=t["filter.tag"], min_width="8em"),
-            rx.select.content(rx.select.item(t["filter.all"], value=ALL), _tag_options()),
-            value=rx.cond(BoardState.f_tag == "", ALL, BoardState.f_tag),
-            on_change=lambda v: BoardState.set_filter("tag", v),
-            size="1",
+        _labelled(
+            "filter.tag",
+            rx.select.root(
+                rx.select.trigger(placeholder=t["filter.tag"], min_width="8em"),
+                rx.select.content(rx.select.item(t["filter.all"], value=ALL), _tag_options()),
+                value=rx.cond(BoardState.f_tag == "", ALL, BoardState.f_tag),
+                on_change=lambda v: BoardState.set_filter("tag", v),
+                size="1",
+                name="filter-tag",
+            ),
         ),
         _select("status", BoardState.f_status, BoardState.status_options, "filter.status"),
         rx.hstack(
             rx.text(t["filter.created"], size="1"),
-            rx.input(type="date", value=BoardState.f_from, on_change=lambda v: BoardState.set_filter("from", v),
-                     size="1", name="from"),
+            rx.input(
+                type="date",
+                value=BoardState.f_from,
+                on_change=lambda v: BoardState.set_filter("from", v),
+                size="1",
+                name="from",
+            ),
             rx.text("—", size="1"),
-            rx.input(type="date", value=BoardState.f_to, on_change=lambda v: BoardState.set_filter("to", v),
-                     size="1", name="to"),
+            rx.input(
+                type="date",
+                value=BoardState.f_to,
+                on_change=lambda v: BoardState.set_filter("to", v),
+                size="1",
+                name="to",
+            ),
             align="center",
             spacing="1",
         ),
-        rx.text(rx.switch(checked=BoardState.f_overdue, on_change=lambda v: BoardState.toggle_filter("overdue", v),
-                          size="1"), " ", t["filter.overdue"], as_="label", size="1"),
-        rx.text(rx.switch(checked=BoardState.f_lost, on_change=lambda v: BoardState.toggle_filter("lost", v),
-                          size="1"), " ", t["filter.lost"], as_="label", size="1"),
-        rx.cond(BoardState.filters_active,
-                rx.button(rx.icon("x", size=14), t["filter.clear"], size="1", variant="ghost",
-                          on_click=BoardState.clear_filters)),
-        gap="2",
+        rx.text(
+            rx.switch(
+                checked=BoardState.f_overdue, on_change=lambda v: BoardState.toggle_filter("overdue", v), size="1"
+            ),
+            " ",
+            t["filter.overdue"],
+            as_="label",
+            size="1",
+        ),
+        rx.text(
+            rx.switch(checked=BoardState.f_lost, on_change=lambda v: BoardState.toggle_filter("lost", v), size="1"),
+            " ",
+            t["filter.lost"],
+            as_="label",
+            size="1",
+        ),
+        rx.cond(
+            BoardState.filters_active,
+            rx.button(
+                rx.icon("x", size=14), t["filter.clear"], size="1", variant="ghost", on_click=BoardState.clear_filters
+            ),
+        ),
+        spacing="2",  # `gap="2"` would be the CSS gap 2 (invalid, so none): Radix's scale is `spacing`
         wrap="wrap",
         align="center",
     )
@@ -97,9 +140,12 @@ def column(col: ColumnView) -> rx.Component:
                 padding_bottom="0.25em",
             ),
             rx.foreach(col.cards, lead_card),
-            rx.cond(col.has_more,
-                    rx.button(t["board.load_more"], size="1", variant="soft", width="100%",
-                              on_click=BoardState.load_more(col.key))),
+            rx.cond(
+                col.has_more,
+                rx.button(
+                    t["board.load_more"], size="1", variant="soft", width="100%", on_click=BoardState.load_more(col.key)
+                ),
+            ),
             spacing="2",
             width="17em",
             min_width="17em",
@@ -117,8 +163,11 @@ def column(col: ColumnView) -> rx.Component:
 def lost_zone() -> rx.Component:
     return dnd.drop_target(
         rx.center(
-            rx.vstack(rx.icon("circle-x", size=20, color=rx.color("red", 9)),
-                      rx.text(BoardState.t["board.drop_lost"], size="1", align="center"), align="center"),
+            rx.vstack(
+                rx.icon("circle-x", size=20, color=rx.color("red", 9)),
+                rx.text(BoardState.t["board.drop_lost"], size="1", align="center"),
+                align="center",
+            ),
             width="8em",
             min_height="60vh",
             border=f"2px dashed {rx.color('red', 6)}",
@@ -140,8 +189,15 @@ def lost_dialog() -> rx.Component:
                     rx.text(t["lost.reason"], size="2"),
                     rx.input(name="reason", required=True, placeholder=t["lost.placeholder"], width="100%"),
                     rx.hstack(
-                        rx.alert_dialog.cancel(rx.button(t["common.cancel"], variant="soft", color_scheme="gray",
-                                                         type="button", on_click=BoardState.cancel_lost)),
+                        rx.alert_dialog.cancel(
+                            rx.button(
+                                t["common.cancel"],
+                                variant="soft",
+                                color_scheme="gray",
+                                type="button",
+                                on_click=BoardState.cancel_lost,
+                            )
+                        ),
                         rx.button(t["lost.confirm"], color_scheme="red", type="submit"),
                         justify="end",
                         width="100%",
@@ -180,12 +236,21 @@ def create_dialog() -> rx.Component:
                         default_value="phone",
                     ),
                     rx.text_area(name="message", placeholder=t["create.message"], width="100%"),
-                    rx.text(rx.checkbox(name="assign_to_me", default_checked=True), " ", t["create.assign_to_me"],
-                            as_="label", size="2"),
-                    rx.cond(BoardState.create_error != "",
-                            rx.callout(BoardState.create_error, color_scheme="red", icon="triangle-alert", size="1")),
+                    rx.text(
+                        rx.checkbox(name="assign_to_me", default_checked=True),
+                        " ",
+                        t["create.assign_to_me"],
+                        as_="label",
+                        size="2",
+                    ),
+                    rx.cond(
+                        BoardState.create_error != "",
+                        rx.callout(BoardState.create_error, color_scheme="red", icon="triangle-alert", size="1"),
+                    ),
                     rx.hstack(
-                        rx.dialog.close(rx.button(t["common.cancel"], variant="soft", color_scheme="gray", type="button")),
+                        rx.dialog.close(
+                            rx.button(t["common.cancel"], variant="soft", color_scheme="gray", type="button")
+                        ),
                         rx.button(t["create.submit"], type="submit"),
                         justify="end",
                         width="100%",
@@ -249,23 +314,27 @@ def board_content() -> rx.Component:
         ),
         filters_bar(),
         today_panel(),
-        dnd.monitor(
-            rx.hstack(
-                rx.foreach(BoardState.columns, column),
-                rx.cond(BoardState.group_by == "stage", lost_zone()),
-                align="start",
-                spacing="3",
+        rx.box(
+            dnd.monitor(
+                rx.hstack(
+                    rx.foreach(BoardState.columns, column),
+                    rx.cond(BoardState.group_by == "stage", lost_zone()),
+                    align="start",
+                    spacing="3",
+                ),
+                on_drop=BoardState.on_drop,
             ),
-            on_drop=BoardState.on_drop,
+            width="100%",
+            overflow_x="auto",
+            padding_bottom="1em",
         ),
         lost_dialog(),
         rx.moment(interval=3000, on_change=BoardState.poll, display="none"),
         spacing="3",
         width="100%",
-        overflow_x="auto",
+        min_width="0",
     )
 
 
 def board_page() -> rx.Component:
     return shell(board_content)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crystal_bay.components.lead_card import channel_icon
+from crystal_bay.components.lead_card import channel_icon, icon_text
 from crystal_bay.components.shell import shell
 from crystal_bay.state.lead import LeadState, OtherLead, ReminderRow, TimelineRow
 
@@ -23,7 +23,7 @@ def _field(label_key: str, name: str, value, **props) -> rx.Component:
 
 def header() -> rx.Component:
     return rx.hstack(
-        rx.link(rx.icon("arrow-left", size=16), T["nav.board"], href="/", size="2"),
+        rx.link(icon_text("arrow-left", T["nav.board"]), href="/"),
         rx.heading(LeadState.title, size="6", data_testid="lead-title"),
         channel_icon(LeadState.source),
         rx.badge(LeadState.stage_name, size="2", data_testid="lead-stage"),
@@ -49,10 +49,10 @@ def customer_view() -> rx.Component:
     c = LeadState.customer
     return rx.vstack(
         rx.hstack(rx.icon("user", size=14), rx.text(c["name"], weight="bold"), spacing="2", align="center"),
-        rx.cond(c["phones"] != "", rx.text(rx.icon("phone", size=12), " ", c["phones"], size="2")),
-        rx.cond(c["email"] != "", rx.text(rx.icon("mail", size=12), " ", c["email"], size="2")),
-        rx.cond(c["telegram_username"] != "", rx.text(rx.icon("send", size=12), " @", c["telegram_username"], size="2")),
-        rx.cond(c["whatsapp_id"] != "", rx.text(rx.icon("message-circle", size=12), " ", c["whatsapp_id"], size="2")),
+        rx.cond(c["phones"] != "", icon_text("phone", c["phones"])),
+        rx.cond(c["email"] != "", icon_text("mail", c["email"])),
+        rx.cond(c["telegram_username"] != "", icon_text("send", "@" + c["telegram_username"])),
+        rx.cond(c["whatsapp_id"] != "", icon_text("message-circle", c["whatsapp_id"])),
         rx.text(T["lead.language"], ": ", c["language"], size="1", color_scheme="gray"),
         spacing="1",
     )
@@ -173,7 +173,7 @@ def assignment_block() -> rx.Component:
                     lambda tag: rx.badge(tag, rx.icon("x", size=10, cursor="pointer", on_click=LeadState.remove_tag(tag)),
                                          variant="outline"),
                 ),
-                gap="1",
+                spacing="1",
                 wrap="wrap",
             ),
             rx.form(

@@ -267,7 +267,7 @@ class BoardState(AppState):
         return self._url_event()
 
     @requires()
-    def set_group(self, group: str):
+    def set_group(self, group: str | list[str]):
         """Group columns by pipeline stage or by status category."""
         self.group_by = "status" if group == "status" else "stage"
         self._limits = {}
