@@ -41,6 +41,20 @@ def _cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_create_api_key(args: argparse.Namespace) -> int:
+    from crystal_bay.db import session_scope
+    from crystal_bay.services import api_keys
+    from crystal_bay.services.audit import Actor
+
+    with session_scope() as session:
+        key, raw_key = api_keys.create_api_key(session=session, name=args.name, scopes=args.scope or ["leads:write"],
+                                               actor=Actor.system("cli"))
+    print(f"Created API key {key.name!r} (id {key.id}, prefix {key.prefix}, scopes: {', '.join(key.scopes)}).")
+    print("The key is shown once; store it now:")
+    print(raw_key)
+    return 0
+
+
 def _cmd_seed_demo(args: argparse.Namespace) -> int:
     from crystal_bay.db import session_scope
     from crystal_bay.services import demo
@@ -85,6 +99,39 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_extract(args: argparse.Namespace) -> int:
+    """Read one inquiry and print the extraction as JSON (issue 7)."""
+    import asyncio
+    import datetime as dt
+    import json
+
+    from crystal_bay.services import ai
+    from crystal_bay.services.ai import openai_engine, processor
+
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else processor.local_today()
+    except ValueError:
+        print(f"error: --today must be a date like 2026-03-01, not {args.today!r}", file=sys.stderr)
+        return 2
+    text = " ".join(args.text) if args.text else sys.stdin.read()
+
+    async def run():
+        try:
+            return await ai.extract(text, today=today, engine=args.engine)
+        finally:
+            await openai_engine.close_engines()
+
+    try:
+        result = asyncio.run(run())
+    except ai.AIUnavailable as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.engine == "openai" and result.engine != "openai":
+        print("warning: OpenAI did not answer; the rules engine did (see the log).", file=sys.stderr)
+    print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crystal_bay", description="Crystal Bay Travel operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", help="omit to be asked (or set CRYSTAL_BAY_NEW_PASSWORD)")
     p.set_defaults(func=_cmd_create_user)
 
+    p = sub.add_parser("create-api-key", help="create an API key for an external system (shown once)")
+    p.add_argument("--name", required=True, help="who uses it, e.g. 'website form'")
+    p.add_argument("--scope", action="append", choices=["leads:write", "leads:read"],
+                   help="repeat for several scopes (default: leads:write)")
+    p.set_defaults(func=_cmd_create_api_key)
+
     p = sub.add_parser("seed-demo", help="load realistic demo leads, customers and messages")
     p.add_argument("--leads", type=int, default=300, help="how many leads (up to 100000)")
     p.add_argument("--seed", type=int, default=None, help="random seed for repeatable data")
@@ -108,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bootstrap", help="stages, first admin, and demo data on an empty demo database")
     p.add_argument("--demo-leads", type=int, default=300)
     p.set_defaults(func=_cmd_bootstrap)
+
+    p = sub.add_parser("extract", help="read a travel inquiry and print what it asks for, as JSON")
+    p.add_argument("text", nargs="*", help="the message (read from standard input when omitted)")
+    p.add_argument("--today", help="reference date YYYY-MM-DD for relative dates (default: today in Almaty)")
+    p.add_argument("--engine", choices=["rules", "openai"], help="force an engine (default: OpenAI when configured)")
+    p.set_defaults(func=_cmd_extract)
+
+    from crystal_bay.tours_cli import add_commands as add_tours_commands
+
+    add_tours_commands(sub)
     return parser
 
 

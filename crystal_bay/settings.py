@@ -40,22 +40,36 @@ class Settings(BaseSettings):
     crystal_bay_demo: bool | None = Field(None, title="Demo mode")
 
     telegram_bot_token: SecretStr | None = None
+    # The customer bot (docs: README "Telegram bot"): any Bot API server (PTB base_url form, the token is
+    # appended); webhook mode when a webhook URL is set; the webhook secret is derived when not given.
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot", title="Telegram Bot API base URL")
+    telegram_webhook_url: str | None = Field(None, title="Telegram webhook URL (public, ends with /api/webhooks/telegram)")
+    telegram_webhook_secret: SecretStr | None = Field(None, title="Telegram webhook secret token")
     samo_api_url: str | None = None
     samo_oauth_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
+    ai_auto_move_threshold: float = Field(0.85, ge=0, le=1, title="AI: confidence needed to move a lead by itself")
+    ai_auto_assign: bool = Field(True, title="AI: assign new leads round-robin among available managers")
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     wazzup_api_key: SecretStr | None = None
     bitrix_webhook_url: SecretStr | None = None
     redis_url: str | None = None
+    public_base_url: str | None = Field(None, title="Public address of quote links (default: the backend's URL)")
 
     timezone: str = Field("Asia/Almaty", title="The agency's time zone (how times are shown)")
     session_ttl_hours: int = Field(12, ge=1, le=24 * 30, title="Login session lifetime, hours")
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_client: int = Field(20, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+
+    # Lead intake (docs/api.md): API rate limit per key, the website widget, SendGrid Inbound Parse.
+    api_rate_limit_per_minute: int = Field(600, ge=1, title="API requests per minute per API key")
+    widget_public_keys: str = Field("", title="Website widget public keys (comma-separated; empty: widget off)")
+    widget_rate_limit_per_minute: int = Field(10, ge=1, title="Widget submissions per minute per client address")
+    sendgrid_inbound_secret: SecretStr | None = Field(None, title="SendGrid Inbound Parse secret (URL or basic auth)")
 
     admin_email: str | None = Field(None, title="First admin's e-mail (bootstrap)")
     admin_password: SecretStr | None = Field(None, title="First admin's password (bootstrap)")

@@ -10,6 +10,7 @@ from pathlib import Path
 # The environment every test starts from: demo mode, a throwaway SQLite database.
 _TMP = Path(tempfile.mkdtemp(prefix="cb-tests-"))
 os.environ.setdefault("CRYSTAL_BAY_DEMO", "1")
+os.environ.setdefault("CRYSTAL_BAY_SCHEDULER", "0")  # no background jobs in tests (and the e2e app)
 os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'app.db'}"
 os.environ["REFLEX_DB_URL"] = os.environ["DATABASE_URL"]
 for _name in ("SAMO_API_URL", "SAMO_OAUTH_TOKEN", "ADMIN_EMAIL", "ADMIN_PASSWORD"):

@@ -44,5 +44,5 @@ def test_postgres_urls_use_psycopg3():
 
 
 def test_secrets_are_not_printed():
-    s = _settings(crystal_bay_demo=True, openai_api_key="sk-test-not-real-1234")
-    assert "sk-test-not-real-1234" not in repr(s)
+    s = _settings(crystal_bay_demo=True, openai_api_key="sk-test.not-real-1234")
+    assert "sk-test.not-real-1234" not in repr(s)

@@ -143,16 +143,21 @@ def test_admin_handler_refuses_a_manager(app_db, cls, name):
 
 
 def test_admin_handler_works_for_an_admin(app_db):
-    from crystal_bay.state.pages import SettingsState
+    from crystal_bay.state.settings import SettingsState
+    from crystal_bay.state.settings_admin import UsersAdminState
 
     state = _instance(SettingsState)
     state.auth_token = _token_for("admin")
     _call(state, "load")
-    assert state.access == "ok" and len(state.users) >= 1
+    assert state.access == "ok"
+    users_state = _instance(UsersAdminState)
+    users_state.auth_token = state.auth_token
+    _call(users_state, "load")
+    assert len(users_state.users) >= 1
 
 
 def test_settings_page_load_shows_forbidden_to_a_manager(app_db):
-    from crystal_bay.state.pages import SettingsState
+    from crystal_bay.state.settings import SettingsState
 
     state = _instance(SettingsState)
     state.auth_token = _token_for("manager")

@@ -14,6 +14,8 @@ NAV_ITEMS: tuple[tuple[str, str, str, bool], ...] = (
     ("/inbox", "nav.inbox", "inbox", False),
     ("/bookings", "nav.bookings", "plane", False),
     ("/analytics", "nav.analytics", "chart-column", False),
+    ("/bot-preview", "nav.bot_preview", "bot", False),
+    ("/import", "nav.import", "file-up", True),
     ("/settings", "nav.settings", "settings", True),
 )
 

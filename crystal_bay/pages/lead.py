@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from crystal_bay.components.ai_panel import ai_panel
 from crystal_bay.components.lead_card import channel_icon, icon_text
+from crystal_bay.components.lead_reply import reply_box
 from crystal_bay.components.shell import shell
+from crystal_bay.components.tours_panel import tours_panel
 from crystal_bay.state.lead import LeadState, OtherLead, ReminderRow, TimelineRow
 
 T = LeadState.t
@@ -233,7 +236,8 @@ def _timeline_row(item: TimelineRow) -> rx.Component:
                   rx.cond(item.direction == "inbound", rx.color("accent", 3), rx.color("green", 3)))
     return rx.box(
         rx.hstack(rx.text(item.author, weight="bold", size="1"), rx.text(item.at, size="1", color_scheme="gray"),
-                  rx.cond(item.kind == "message", rx.badge(item.channel, size="1", variant="soft")), spacing="2"),
+                  rx.cond(item.kind == "message", rx.badge(T["channel." + item.channel], size="1", variant="soft",
+                                                           data_testid="message-channel")), spacing="2"),
         rx.text(item.text, size="2", white_space="pre-wrap"),
         background=bg,
         padding="0.5em 0.75em",
@@ -261,6 +265,7 @@ def timeline_block() -> rx.Component:
                 reset_on_submit=True,
                 width="100%",
             ),
+            reply_box(),  # a reply to the customer's Telegram chat (services.messaging)
             spacing="3",
             width="100%",
         ),
@@ -275,11 +280,12 @@ def lead_content() -> rx.Component:
             header(),
             rx.grid(
                 rx.vstack(customer_block(), assignment_block(), reminders_block(), travel_block(), spacing="3"),
-                timeline_block(),
+                rx.vstack(ai_panel(), timeline_block(), spacing="3"),
                 columns="2",
                 spacing="4",
                 width="100%",
             ),
+            tours_panel(),
             spacing="4",
             width="100%",
         ),

@@ -1,4 +1,4 @@
-"""Inbox, bookings and analytics: placeholders inside the shell until their issues land."""
+"""Inbox and analytics: placeholders inside the shell until their issues land (bookings: pages/bookings.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from crystal_bay.components.shell import placeholder, shell
 
 def inbox_page() -> rx.Component:
     return shell(lambda: placeholder("inbox.title", "inbox.text", "inbox"))
-
-
-def bookings_page() -> rx.Component:
-    return shell(lambda: placeholder("bookings.title", "bookings.text", "plane"))
 
 
 def analytics_page() -> rx.Component:

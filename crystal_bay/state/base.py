@@ -7,8 +7,8 @@ import reflex as rx
 from crystal_bay import i18n
 from crystal_bay.db import session_scope
 from crystal_bay.models import Role, User
+from crystal_bay.services import integrations as integration_service
 from crystal_bay.services import users as user_service
-from crystal_bay.settings import get_settings
 from crystal_bay.state.guard import public, requires
 
 SESSION_COOKIE = "cb_session"
@@ -50,7 +50,8 @@ class AppState(rx.State):
         self.user_name = user.name if user else ""
         self.user_email = user.email if user else ""
         self.user_role = user.role if user else ""
-        self.demo_mode = get_settings().demo
+        with session_scope() as session:
+            self.demo_mode = integration_service.effective_demo(session)
 
     def _refuse(self, role: str | None):
         """None when the caller may proceed; otherwise the events that refuse the call."""

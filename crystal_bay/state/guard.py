@@ -32,10 +32,15 @@ def requires(role: str | None = None) -> Callable[[Callable], Callable]:
         def refusal(self):
             return self._refuse(role)
 
+        async def async_refusal(self):
+            # A background event's state is writable only inside `async with self` (a no-op otherwise).
+            async with self:
+                return refusal(self)
+
         if inspect.isasyncgenfunction(fn):
             @functools.wraps(fn)
             async def wrapper(self, *args, **kwargs):
-                denied = refusal(self)
+                denied = await async_refusal(self)
                 if denied is not None:
                     yield denied
                     return
@@ -44,7 +49,7 @@ def requires(role: str | None = None) -> Callable[[Callable], Callable]:
         elif inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def wrapper(self, *args, **kwargs):
-                denied = refusal(self)
+                denied = await async_refusal(self)
                 if denied is not None:
                     return denied
                 return await fn(self, *args, **kwargs)

@@ -60,6 +60,7 @@ class LiveApp:
     admin: Credentials
     manager: Credentials
     log_path: Path
+    database_url: str = ""  # the app's throwaway SQLite database (for creating and checking data)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -221,7 +222,8 @@ def live_app() -> Iterator[LiveApp]:
                             f"{frontend_ok}); log {log_path}:\n" + _tail(log_path))
             time.sleep(1)
         print(f"\n[e2e] app up in {time.monotonic() - started:.1f} s: {base_url} (backend {api_url}), log {log_path}")
-        yield LiveApp(base_url=base_url, api_url=api_url, admin=ADMIN, manager=MANAGER, log_path=log_path)
+        yield LiveApp(base_url=base_url, api_url=api_url, admin=ADMIN, manager=MANAGER, log_path=log_path,
+                      database_url=db_url)
     finally:
         _stop_group(proc)
         log.close()

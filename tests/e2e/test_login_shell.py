@@ -100,7 +100,8 @@ def test_admin_shell_language_pages_and_logout(page: Page, live_app: LiveApp) ->
     expect(page.get_by_test_id("settings-title")).to_have_text("Настройки и интеграции", timeout=SLOW)
     expect(page.get_by_test_id("forbidden")).to_have_count(0)
     expect(page.get_by_test_id("user-name")).to_have_text(admin.name)
-    # The users table lists both accounts.
+    # The users tab lists both accounts.
+    page.get_by_test_id("tab-users").click()
     expect(page.get_by_role("cell", name=live_app.manager.email)).to_be_visible(timeout=STEP)
     expect(page.get_by_role("cell", name=admin.email)).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "e2e-settings-admin-ru.png"), full_page=True)
