@@ -197,11 +197,19 @@ def index() -> dict[str, Place]:
     return entries
 
 
+# Kazakh case suffixes on place names ("Астанадан" from Astana, "Алматыда" in Almaty); the dative ("Нячангқа")
+# needs none: normalize() drops the Kazakh letters ғ/қ, which splits the suffix off
+KAZAKH_SUFFIXES = re.compile(r"(?<=[а-я]{3})(?:дан|ден|тан|тен|нан|нен|да|де|та|те)$")
+
+
 def lookup(phrase: str) -> Place | None:
     """The place an already-normalised phrase of 1–3 words names exactly (after stemming), if any."""
     key = _key(phrase)
     entries = index()
-    return entries.get(key) or entries.get(key.replace(" ", ""))
+    found = entries.get(key) or entries.get(key.replace(" ", ""))
+    if found is None and " " not in phrase and (bare := KAZAKH_SUFFIXES.sub("", phrase)) != phrase:
+        found = entries.get(_key(bare))
+    return found
 
 
 @functools.cache

@@ -42,7 +42,7 @@ NUMBER_WORDS = {
     "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15, "twenty": 20,
 }
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b")
-_HALF = re.compile(r"\b(?:полтора|полторы)\b")
+_HALF = re.compile(r"\b(?:полтора|полторы|полутора)\b")
 ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "четверт": 4, "пят": 5, "шест": 6, "седьм": 7, "восьм": 8,
             "девят": 9, "десят": 10, "одиннадцат": 11, "двенадцат": 12, "тринадцат": 13, "четырнадцат": 14,
             "пятнадцат": 15, "шестнадцат": 16, "семнадцат": 17, "восемнадцат": 18, "девятнадцат": 19,
@@ -74,6 +74,55 @@ def _prepare(s: str) -> str:
     s = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)\b", r"\1", s)
     s = re.sub(r"\b(\d{1,2})-?(?:го|ого|е|ое)\b", r"\1", s)  # "5-го марта", "20е"
     return re.sub(r"[ \t]+", " ", s)
+
+
+# Russian typed in Latin letters ("Hotim v Fukuok na 10 nochei v aprele, nas dvoe"): recognised by words that are
+# Russian and not English, then read letter by letter as Cyrillic (place names the gazetteer knows stay as typed)
+_TRANSLIT_MARKERS = re.compile(
+    r"\b(?:zdravstvu[iy]te|zdrastvu[iy]te|privet|dobr(?:yi|iy|yy|ii|oe|ogo)|h?kh?otim|h?kh?ochu|nu(?:zh|j)(?:en|na|no)|"
+    r"skolko|mo(?:zh|j)no|po(?:zh|j)alu[iy]?sta|spasibo|nochei|nochey|noche[iy]|dnei|dney|vzrosl\w*|detei|detey|"
+    r"deti|rebenka?|rebenkom|dvoe|troe|vdvoem|vtroem|bud(?:zh|j)et|otd[iy]kh?|poe(?:h|kh)at|tury?|putevk\w*|"
+    r"pozhalu\w*|pojalu\w*|vylet|iz|dlya|nas|ili|esli|mesyac\w*|nedel\w*|v(?:o)?\s+(?:yanvare|fevrale|marte|"
+    r"aprele|mae|iyune|iyule|avguste|sentyabre|oktyabre|noyabre|dekabre))\b")
+_TRANSLIT_PAIRS = (("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
+                   ("yu", "ю"), ("ya", "я"), ("yo", "е"), ("ye", "е"), ("iu", "ю"), ("ia", "я"))
+_TRANSLIT_ONE = dict(zip("abvgdezijklmnoprstufhcywxq'", "абвгдезийклмнопрстуфхцывхкь", strict=True))
+_TRANSLIT_ONE.update(j="ж", x="кс")
+_TRANSLIT_TOKEN = re.compile("|".join(p for p, _ in _TRANSLIT_PAIRS) + "|[aeiouy]y(?![aeiou])|[a-z']")
+
+
+def _is_translit(text: str) -> bool:
+    """Latin letters outnumber Cyrillic, and at least two words are Russian ones typed in Latin."""
+    lowered = text.lower()
+    if len(re.findall(r"[a-z]", lowered)) <= len(re.findall(r"[а-яё]", lowered)):
+        return False
+    return len({m.group(0) for m in _TRANSLIT_MARKERS.finditer(lowered)}) >= 2
+
+
+def _to_cyrillic(text: str) -> str:
+    """Latin words → Cyrillic letters ("nochei" → "ночеи"); words (or pairs) the gazetteer knows are kept."""
+    pairs = dict(_TRANSLIT_PAIRS)
+
+    def letters(word: str) -> str:
+        def one(m: re.Match) -> str:
+            t = m.group(0)
+            if t in pairs:
+                return pairs[t]
+            if len(t) == 2:  # a vowel and a "y" before a consonant or the end: "detey" → "детей"
+                return _TRANSLIT_ONE[t[0]] + "й"
+            return _TRANSLIT_ONE.get(t, t)
+        return _TRANSLIT_TOKEN.sub(one, word)
+
+    words = re.split(r"([a-z']+)", text)
+    keep = set()
+    latin = [i for i, w in enumerate(words) if i % 2 and w]
+    for n, i in enumerate(latin):
+        nxt = latin[n + 1] if n + 1 < len(latin) else None
+        if nxt is not None and words[i + 1].strip() == "" and gazetteer.lookup(f"{words[i]} {words[nxt]}"):
+            keep |= {i, nxt}
+        elif gazetteer.lookup(words[i]) and len(words[i]) > 3:
+            keep.add(i)
+    return "".join(w if (not i % 2 or i in keep) else letters(w) for i, w in enumerate(words))
 
 
 _GAP = "\x00"  # what a consumed span becomes: not a space, so later patterns cannot match across it
@@ -112,16 +161,21 @@ def _contacts(text: str) -> tuple[str, str | None, str | None]:
     return text, email, phone
 
 
-_NAME_PREFIX = re.compile(r"(?i:меня зовут|зовут меня|my name is|i am|i'm|это|с уважением,?|regards,?)\s+"
+_NAME_PREFIX = re.compile(r"(?:(?i:меня зовут|зовут меня|my name is|i am|i'm|это|с уважением,?|regards,?)\s+|"
+                          r"\b(?i:name|имя|фио)\s*:\s*)"
                           r"([A-ZА-ЯЁ][a-zа-яё]{1,20}(?:\s+[A-ZА-ЯЁ][a-zа-яё]{1,25})?)")
 _NAME_SELF = re.compile(r"(?:^|[.!?,]\s*)(?:Я|я)\s+([А-ЯЁ][а-яё]{2,20})\s*(?:[,.!]|$)")
+# a signature: "… Асель, +7 747 321 65 98" — a capitalised word (or two) opening a sentence, a comma, a phone
+_NAME_BY_PHONE = re.compile(r"(?:^|[.!?\n]\s*)([A-ZА-ЯЁ][a-zа-яё]{2,20}(?:\s+[A-ZА-ЯЁ][a-zа-яё]{2,25})?)\s*,\s*"
+                            r"(?:\+7|8)[\s(-]*\d{3}")
 _NOT_NAMES = {"здравствуйте", "привет", "добрый", "хочу", "хотим", "нужен", "нужна", "интересует", "подскажите",
               "спасибо", "looking", "interested", "planning", "hello", "очень", "тоже", "снова", "уже", "клиент",
-              "ваш", "ваша", "менеджер", "турист"}
+              "ваш", "ваша", "менеджер", "турист", "телефон", "тел", "номер", "звоните", "пишите", "whatsapp",
+              "ватсап", "phone", "contact", "call"}
 
 
 def _name(text: str) -> str | None:
-    for pattern in (_NAME_PREFIX, _NAME_SELF):
+    for pattern in (_NAME_PREFIX, _NAME_SELF, _NAME_BY_PHONE):
         for m in pattern.finditer(text):
             name = m.group(1).strip()
             first = gazetteer.normalize(name.split()[0])
@@ -228,9 +282,12 @@ _NUMERIC_SINGLE = re.compile(r"(?P<pre>после|с|от|до|по|from|after|u
                              r"(?!\s*(?:недел|ноч|дн|час|зв|\*|%|млн|тыс|к\b|k\b|лет|год))")
 _RELATIVE = re.compile(r"\b(?:через|in)\s+(?:(?P<n>\d{1,2}|a|an|пару)\s+)?(?P<unit>дн\w*|день|недел\w*|месяц\w*|"
                        r"days?|weeks?|months?)")
-_NAMED_RELATIVE = re.compile(r"\b(?P<w>на следующей неделе|следующей неделе|next week|в следующем месяце|"
-                             r"следующем месяце|next month|послезавтра|завтра|tomorrow|на выходных|на этих выходных|"
-                             r"this weekend|на этой неделе|this week|сегодня|today)\b")
+_NAMED_RELATIVE = re.compile(r"\b(?P<w>на следующей неделе|следующей неделе|на следующую неделю|next week|"
+                             r"в следующем месяце|следующем месяце|на следующий месяц|next month|послезавтра|завтра|"
+                             r"tomorrow|на выходных|на этих выходных|на выходные|на эти выходные|this weekend|"
+                             r"на этой неделе|на эту неделю|this week|сегодня|today)\b")
+_DAY_PAIR = re.compile(r"\b(?P<w1>сегодня|завтра|today|tomorrow)\s*(?:-|или|либо|/|or)\s*"
+                       r"(?P<w2>завтра|послезавтра|tomorrow|the day after tomorrow)\b")
 _HOLIDAYS = (
     (re.compile(r"(?:на|в)?\s*майск\w*(?:\s+праздник\w*)?|may holidays"), (5, 1), (5, 10)),
     (re.compile(r"(?:на|в)?\s*новогодн\w*(?:\s+(?:праздник|каникул)\w*)?|(?:на|в)\s+новый\s+год|new year\w*"),
@@ -242,7 +299,8 @@ _HOLIDAYS = (
     (re.compile(r"осенн\w*\s+каникул\w*|autumn (?:holidays|break)"), (10, 27), (11, 2)),
 )
 _PART = (r"(?P<part>начал\w*|перв\w+\s+числ\w*|последн\w+\s+числ\w*|середин\w*|кон(?:ец|ц\w*)|перв\w+\s+половин\w*|втор\w+\s+половин\w*|перв\w+\s+декад\w*|"
-         r"early|mid|late|end\s+of|beginning\s+of|start\s+of|the\s+end\s+of|the\s+beginning\s+of)")
+         r"early|mid|late|end\s+of|beginning\s+of|start\s+of|the\s+end\s+of|the\s+beginning\s+of|"
+         r"(?:the\s+)?(?:first|second)\s+half\s+of)")
 _MONTH_PART = re.compile(rf"(?:в\s+|во\s+|in\s+)?{_PART}\s*-?\s*(?P<m1>{_M})")
 _MONTHS = re.compile(rf"(?:\b(?:в|во|на|с|по|до|in|for|during|through)\s+)?(?P<m1>{_M_RU}\b|{_M_EN}\b|(?<=in )may\b)"
                      rf"(?:\s*(?:-|или|и|or|/|to|до|по)\s*(?:в\s+)?(?P<m2>{_M_RU}\b|{_M_EN_MAY}\b))?{_Y}")
@@ -306,15 +364,15 @@ def _month_span(month: int, year: int | None, today: dt.date) -> tuple[dt.date, 
 def _part_span(part: str, month: int, year: int | None, today: dt.date) -> tuple[dt.date, dt.date]:
     start, end = _month_span(month, year, today)
     first = start.replace(day=1)
-    if part.startswith(("начал", "early", "beginning", "start", "the beginning", "перв")):
-        if "половин" in part:
+    if part.startswith(("начал", "early", "beginning", "start", "the beginning", "перв", "first", "the first")):
+        if "половин" in part or "half" in part:
             return max(first, start), first.replace(day=15)
         return max(first, start), first.replace(day=10)
     if part.startswith("последн"):
         return first.replace(day=21), end
     if part.startswith(("середин", "mid")):
         return first.replace(day=11), first.replace(day=20)
-    if "половин" in part:  # вторая половина
+    if "половин" in part or "half" in part:  # вторая половина, second half
         return first.replace(day=16), end
     return first.replace(day=21), end
 
@@ -341,6 +399,10 @@ def _relative(doc: _Doc, today: dt.date):
         found = _dateparser(f"через {n} {word}", today)
         doc.take(m)
         return found, None
+    m = _DAY_PAIR.search(doc.s)
+    if m:  # "завтра-послезавтра": a window of departure days
+        doc.take(m)
+        return _dateparser(m.group("w1"), today), _dateparser(m.group("w2"), today)
     m = _NAMED_RELATIVE.search(doc.s)
     if not m:
         return None
@@ -473,7 +535,15 @@ def _weeks(value: str | None) -> int | None:
     return round(float(value.replace(",", ".")) * 7 - 0.01) if value else None
 
 
+# time that has passed, not the length of a trip: "жду уже 2 дня", "неделю назад", "waiting for 3 days"
+_ELAPSED = re.compile(r"(?:\b(?:жд[уеё]\w*|уже|waiting|waited)\s+(?:(?:уже|for|already)\s+)?(?:\d{1,2}\s*)?"
+                      r"(?:дн\w*|день|сут\w*|недел\w*|месяц\w*|days?|weeks?|months?)\b)|"
+                      r"(?:\b(?:\d{1,2}\s*)?(?:дн\w*|день|недел\w*|месяц\w*|days?|weeks?|months?)\s+(?:назад|ago)\b)")
+
+
 def _nights(doc: _Doc) -> None:
+    for m in doc.finditer(_ELAPSED):
+        doc.take(m)
     found = None
     if (m := _NIGHTS_RANGE.search(doc.s)) and int(m.group("a")) < int(m.group("b")):
         found = (int(m.group("a")), int(m.group("b")))
@@ -510,7 +580,7 @@ _PAREN_AGES = re.compile(r"\(\s*(?P<list>(?:\d{1,2}\s*(?:,|и|and|&|/)\s*)*\d{1,
 _KIDS_AGES = re.compile(rf"{_CHILD}\s?(?:aged|ages?|возраст\w*)?\s?[:(-]?\s?(?P<list>(?:\d{{1,2}}\s*(?:,|и|and|&)\s*)+\d{{1,2}}|\d{{1,2}})\b"
                         r"(?!\s*(?:\+|\*|взр|ноч|дн|недел|чел|зв|\d))")
 _PLUS = re.compile(r"(?<![\d+])\b(?P<a>[1-9])\s*\+\s*(?P<c>[0-9])\b(?![\d+])")
-_ADULTS = re.compile(r"\b(?P<n>\d{1,2})\s*(?:-?х\s+)?(?:взросл\w*|взр\b\.?|adults?\b|adl\b)|"
+_ADULTS = re.compile(r"\b(?P<n>\d{1,2})\s*(?:-?х\s+)?(?:взросл\w*|взр\b\.?|adu?l?ts?\b|adl\b)|"
                      r"\bнас\s+(?P<n2>\d)\s*\+\s*(?:р[еи]б|дет|малыш|сын|доч)")
 _KIDS = re.compile(r"\b(?P<n>\d{1,2})\s*(?:-?х\s+)?(?:детей|детьми|дет\w*|р[еи]бен\w*|ребят\w*|реб\b\.?|children|"
                    r"kids?|child|малыш\w*|школьник\w*)")
@@ -623,8 +693,13 @@ def _hotel(doc: _Doc) -> None:
 
 # ---------- places ----------
 
-_NEGATION = {"не", "кроме", "not", "except", "без", "был", "были", "была", "ездили", "летали"}
-_PREFIX_FROM = {"из", "с", "со", "from", "вылет", "вылетом", "выезд"}
+_NEGATION = {"не", "кроме", "not", "except", "без", "был", "были", "была", "ездили", "летали", "вернулись",
+             "вернулся", "вернулась", "прилетели"}
+_ORIGIN = {"из", "from"}  # "вернулись из Нячанга": a resort or country is never where the customer flies from
+# what follows a place and rules it out: "в Нячанге были", "Турцию не хотим"
+_NEGATION_AFTER = re.compile(r"^(?:уже\s+)?(?:был[аи]?|ездил\w*|летал\w*|отдыхал\w*)\b|"
+                             r"^не\s+(?:хо[тч]\w*|рассматрива\w*|интерес\w*|нужн\w*|надо|предлага\w*|понрав\w*|"
+                             r"нрав\w*)")
 
 
 def _places(doc: _Doc) -> None:
@@ -643,16 +718,17 @@ def _places(doc: _Doc) -> None:
             place = gazetteer.fuzzy(words[i])
         if place is not None:
             before = words[max(0, i - 2):i]
+            after = " ".join(words[i + width:i + width + 2])
             if place.kind == "city":
                 cities.append(place.name)
-            elif not _NEGATION & set(before):
+            elif not (_NEGATION & set(before) or (before and before[-1] in _ORIGIN) or _NEGATION_AFTER.search(after)):
                 (resorts if place.kind == "resort" else countries).append(place)
         i += width
     resort_names = list(dict.fromkeys(p.name for p in resorts))
-    country = resorts[0].country if resorts else (countries[0].name if countries else None)
-    if country is None and resort_names:
-        country = resorts[0].country
-    doc.found.update(country=country, resort=resort_names[0] if len(resort_names) == 1 else None,
+    # alternatives in different countries ("Египет или ОАЭ") leave the country open, as two resorts leave the resort
+    country_names = list(dict.fromkeys([*(p.country for p in resorts), *(p.name for p in countries)]))
+    doc.found.update(country=country_names[0] if len(country_names) == 1 else None,
+                     resort=resort_names[0] if len(resort_names) == 1 else None,
                      departure_city=cities[0] if cities else None)
 
 
@@ -662,6 +738,7 @@ _COMPLAINT = re.compile(r"жалоб|ужасн|недовол|возмущ|бе
                         r"(?:денег|средств)|претензи|кошмар|отвратител|хамств|complain|terrible|awful|refund|"
                         r"disappointed|\bscam\b|worst|unacceptable")
 _HUMAN = re.compile(r"позовите|живо\w*\s+(?:человек|менеджер|оператор)|соедините|свяжитесь\s+со\s+мной|перезвон\w*|"
+                    r"связаться\s+(?:со\s+мной|с\s+вами\s+по\s+телефону|по\s+телефону)|созвониться|"
                     r"позвоните|наберите\s+мне|поговорить\s+с\s+(?:менеджер|человек|оператор)|с\s+менеджером|"
                     r"\bоператор|не\s+(?:с\s+)?бот|call\s+me|call\s+back|\bhuman\b|real\s+person|speak\s+(?:to|with)|"
                     r"talk\s+to\s+(?:a|an|the)?\s*(?:manager|agent|person)|\boperator\b")
@@ -670,6 +747,10 @@ _BOOKING = re.compile(r"заброн\w*|бронир\w*|\bбронь\b|офор�
 _PAYING = re.compile(r"готов\w*\s+(?:оплатить|платить)|оплат\w*|предоплат\w*|ready\s+to\s+pay|\bpay\b")
 _QUESTION = re.compile(r"\?|подскажите|сколько\s+стоит|нужн\w+\s+ли|\bвиз\w*|документ|можно\s+ли|есть\s+ли|\bкак\s+|"
                        r"\bwhat\b|\bhow\b|is\s+there|do\s+(?:i|we)\s+need|can\s+(?:i|we)|\bvisa\b")
+# questions about the trip's conditions rather than a request for tours: "Какая погода в Нячанге в декабре?"
+_INFO = re.compile(r"погод\w*|климат\w*|температур\w*|\bвиз[аыуе]\b|документ\w*|страховк\w*|прививк\w*|"
+                   r"сезон\w*\s+дожд\w*|\bweather\b|\bclimate\b|\bvisas?\b|\bdocuments?\b|\binsurance\b|"
+                   r"\bvaccin\w*|rainy\s+season")
 _GREETING = re.compile(r"^\W*(?:здравствуйте|здрасте|привет\w*|добрый\s+(?:день|вечер)|доброе\s+утро|салем|сәлем|"
                        r"салам|hello|hi|hey|good\s+(?:morning|afternoon|evening))\b")
 _TOUR = re.compile(r"\bтур\b|\bтура\b|\bтуры\b|\bтуров\b|путевк\w*|отдых\w*|поехать|полететь|слетать|съездить|"
@@ -700,6 +781,8 @@ def _intent(s: str, found: dict) -> str:
     trip = [g for g in groups if g != "destination"]
     if not found.get("adults") and trip == ["travellers"]:
         trip = []
+    if trip == ["dates"] and _INFO.search(s) and _QUESTION.search(s):
+        trip = []  # where and when, asked about the weather or a visa: a question, not yet a search
     if trip:
         return "tour_search"
     if _QUESTION.search(s):
@@ -712,11 +795,12 @@ def _intent(s: str, found: dict) -> str:
 
 
 def _language(text: str) -> str | None:
+    """ru or en by the letters; Russian typed in Latin letters (see `_is_translit`) is ru."""
     cyrillic = len(re.findall(r"[а-яёәғқңөұүһі]", text, re.IGNORECASE))
     latin = len(re.findall(r"[a-z]", text, re.IGNORECASE))
     if not cyrillic and not latin:
         return None
-    return "ru" if cyrillic >= latin else "en"
+    return "ru" if cyrillic >= latin or _is_translit(text) else "en"
 
 
 def _confidence(intent: str, found: dict) -> float:
@@ -732,6 +816,8 @@ def extract(text: str, *, today: dt.date) -> Extraction:
     name = _name(text)
     rest, email, phone = _contacts(text)
     lowered = _lower(rest)
+    if _is_translit(lowered):
+        lowered = _to_cyrillic(lowered)
     doc = _Doc(_prepare(lowered), words=lowered)
     _money(doc)
     _dates(doc, today)
