@@ -270,8 +270,12 @@ def page(browser, request):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/e2e carries the e2e marker (`-m "not e2e"` skips them all)."""
+    """Every test under tests/e2e carries the e2e marker (`-m "not e2e"` skips them all), and they run last:
+    Playwright's sync API keeps an event loop running in the main thread while its session is open, which
+    would make every later `asyncio.run` in a service test fail."""
     here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.e2e)
+    e2e = [item for item in items if here in Path(str(item.path)).resolve().parents]
+    for item in e2e:
+        item.add_marker(pytest.mark.e2e)
+    chosen = set(map(id, e2e))
+    items[:] = [item for item in items if id(item) not in chosen] + e2e
