@@ -83,3 +83,43 @@ def test_reading_the_last_message_fills_the_request_and_proposes_a_stage(panel, 
     _call(panel, "save_score")
     with session_scope() as session:
         assert session.get(Lead, panel.lead_id).score == panel.live_score
+
+
+def _open(panel):
+    """The panel mounts on the lead's page (load_ai reads the lead from the address)."""
+    from reflex.istate.data import ReflexURL, RouterData
+
+    panel.router = RouterData(url=ReflexURL(f"http://localhost:3000/lead/{panel.lead_id}"))
+    _call(panel, "load_ai")
+
+
+def test_translate_is_disabled_with_a_hint_until_openai_is_configured(panel, settings_env):
+    from crystal_bay.sandbox.openai import create_app as openai_sandbox
+    from tests.servers import serve
+
+    _open(panel)
+    assert panel.ai_mode == "rules" and panel.translate_available is False
+    with serve(openai_sandbox()) as url:
+        settings_env(OPENAI_API_KEY="sk-test.ai-panel-0000000000", OPENAI_BASE_URL=url + "/v1")
+        _open(panel)
+        assert panel.ai_mode == "openai" and panel.translate_available is True
+        _call(panel, "set_draft", "Добрый день, тур готов.")
+        _call(panel, "translate_draft")
+    assert panel.ai_error == "" and panel.draft_engine == "openai" and panel.draft != "Добрый день, тур готов."
+
+
+def test_an_unexpected_failure_is_a_readable_message_not_a_crash(panel, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from crystal_bay.services import ai
+
+    def database_gone(*_args, **_kwargs):
+        raise OperationalError("SELECT integration_settings", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(ai, "openai_config", database_gone)
+    _call(panel, "set_draft", "добрый день ,  тур готов")
+    for handler in ("improve_draft", "suggest", "analyse_last"):
+        panel.ai_error = ""
+        _call(panel, handler)
+        assert panel.ai_error.startswith("ИИ-помощник не смог это сделать") and not panel.ai_busy, handler
+        assert "SELECT" not in panel.ai_error and panel.draft == "добрый день ,  тур готов"

@@ -35,8 +35,9 @@ def _make_quote(**kw):
     async def offers():
         client = samo.get_client(samo.sandbox_settings(), demo=True)
         try:
-            request = tours.SearchRequest(departure="Алматы", country="Вьетнам", date_from=START, date_to=START,
-                                          nights_min=7, nights_max=7)
+            # a week of check-in dates: the sandbox flies on some weekdays only, so one date may have no tours
+            request = tours.SearchRequest(departure="Алматы", country="Вьетнам", date_from=START,
+                                          date_to=START + dt.timedelta(days=6), nights_min=7, nights_max=7)
             return (await tours.search(request, client=client, catalog=Catalog(client))).offers[:2]
         finally:
             await samo.close_clients()

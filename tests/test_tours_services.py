@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from html import escape
 
@@ -158,8 +159,42 @@ def test_the_request_is_prefilled_from_the_lead(session):
     assert (request.departure, request.country, request.resorts) == ("Шымкент", "Турция", ("Кемер", "Белек"))
     assert (request.nights_min, request.nights_max, request.children_ages) == (7, 10, (6,))
     assert request.stars_min == 4 and request.meals == ("AI",) and request.budget == 3000
+    assert request.budget_in == "USD" and request.defaults == frozenset()
     empty = tours.request_from_lead(make_lead(session))
     assert empty.departure == "Алматы" and empty.date_from > TODAY and empty.adults == 2
+    # what the customer did not say is filled in, and the panel is told which fields those are
+    assert empty.defaults == {"departure", "country", "adults", "date_from", "date_to", "nights_min", "nights_max"}
+    partial = tours.request_from_lead(make_lead(session, country="Турция", date_from=START,
+                                                date_to=START + dt.timedelta(days=9), budget=Decimal(400000)))
+    assert partial.defaults == {"departure", "adults", "budget_currency"}  # nights come from the trip's dates
+    assert partial.budget == 400000 and partial.budget_in == "USD"
+
+
+def test_a_budget_in_tenge_is_kept_and_converted_at_the_operators_rate(session, samo_app):
+    lead = make_lead(session, country="Вьетнам", date_from=START, date_to=START + dt.timedelta(days=6),
+                     nights_min=7, nights_max=9, adults=2, budget=Decimal(1_500_000), currency="KZT")
+    request = tours.request_from_lead(lead)
+    assert (request.budget, request.budget_in, request.currency) == (1_500_000, "KZT", "USD")
+    result = _search(samo_app, session, request)
+    # the sandbox's rate is 520 KZT per USD: 1 500 000 KZT is a ceiling of 2 884 USD
+    assert result.budget_rate == 520 and result.budget_limit == 2884
+    rates = [r["params"] for r in samo_app.state.requests if r["params"].get("action") == "Currency_RATES"]
+    assert [(p["CURRENCY"], p["CURRENCYBASE"]) for p in rates] == [("1", "3")]
+    prices = [r["params"] for r in samo_app.state.requests if r["params"].get("action") == "SearchTour_PRICES"]
+    assert prices[-1]["COSTMAX"] == "2884"
+    assert result.offers and all(o.price <= 2884 and o.currency == "USD" for o in result.offers)
+    in_usd = _search(samo_app, session, replace(request, budget=Decimal(2884), budget_currency="USD"))
+    assert [o.key for o in in_usd.offers] == [o.key for o in result.offers]
+    samo_app.state.calls.clear()  # the rate is cached with the dictionaries: a warm search is one call again
+    _search(samo_app, session, request)
+    assert dict(samo_app.state.calls) == {"SearchTour_PRICES": 1}
+
+
+def test_a_budget_currency_the_operator_has_no_rate_for_is_refused_not_dropped(session, samo_app):
+    with pytest.raises(ValidationFailed) as info:
+        _search(samo_app, session, _request(budget=Decimal(20000), budget_currency="CNY"))
+    assert (info.value.code, info.value.field) == ("no_rate", "budget_currency")
+    assert samo_app.state.calls["SearchTour_PRICES"] == 0
 
 
 # ---------- quotes ----------
@@ -249,6 +284,29 @@ def test_the_customer_chooses_an_offer_and_it_lands_on_the_lead(session, samo_ap
     _, foreign, _ = _quote(session, samo_app)
     with pytest.raises(NotFound):
         quotes.choose_offer(session=session, token=foreign.token, offer_id=offer.id)
+
+
+def test_marking_a_quote_sent_goes_on_the_timeline_and_the_status_follows_the_customer(session, samo_app):
+    lead, quote, _ = _quote(session, samo_app)
+    assert quotes.quote_status(quote) == "created" and quote.sent_at is None
+    quotes.mark_sent(session=session, quote_id=quote.id, actor=SYSTEM)
+    quotes.mark_sent(session=session, quote_id=quote.id, actor=SYSTEM)  # a second press changes nothing
+    assert quotes.quote_status(session.get(Quote, quote.id)) == "sent"
+    timeline = [i.text for i in conversations.timeline(session=session, lead_id=lead.id)]
+    assert timeline.count(f"КП №{quote.id} отправлено клиенту") == 1
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "quote_sent")).all()
+    assert [(e.entity_id, e.data["quote_id"]) for e in events] == [(lead.id, quote.id)]
+    quotes.record_view(session=session, token=quote.token)
+    assert quotes.quote_status(session.get(Quote, quote.id)) == "viewed"
+    offer = quotes.quote_offers(session=session, quote_id=quote.id)[0]
+    quotes.choose_offer(session=session, token=quote.token, offer_id=offer.id)
+    assert quotes.quote_status(session.get(Quote, quote.id)) == "chosen"
+    _, other, _ = _quote(session, samo_app)
+    quotes.revoke_quote(session=session, quote_id=other.id, actor=SYSTEM)
+    with pytest.raises(ValidationFailed) as info:
+        quotes.mark_sent(session=session, quote_id=other.id, actor=SYSTEM)
+    assert info.value.code == "quote_link_revoked" and session.get(Quote, other.id).sent_at is None
+    assert quotes.quote_status(session.get(Quote, other.id)) == "revoked"
 
 
 def test_the_customer_asks_a_question(session, samo_app):

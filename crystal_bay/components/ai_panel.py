@@ -56,7 +56,11 @@ def _draft() -> rx.Component:
         rx.text_area(default_value=AIState.draft, key=AIState.draft_key, on_blur=AIState.set_draft,
                      placeholder=T["ai.draft_placeholder"], rows="6", width="100%", data_testid="ai-draft"),
         rx.hstack(
-            rx.button(T["ai.translate"], size="1", variant="soft", on_click=AIState.translate_draft, disabled=busy),
+            rx.el.span(
+                rx.button(T["ai.translate"], size="1", variant="soft", on_click=AIState.translate_draft,
+                          disabled=busy | ~AIState.translate_available, data_testid="ai-translate"),
+                title=rx.cond(AIState.translate_available, "", T["ai.translate_needs_openai"]),
+            ),
             rx.button(T["ai.improve"], size="1", variant="soft", on_click=AIState.improve_draft, disabled=busy),
             rx.button(T["ai.shorten"], size="1", variant="soft", on_click=AIState.shorten_draft, disabled=busy),
             rx.spacer(),
@@ -64,6 +68,8 @@ def _draft() -> rx.Component:
                       on_click=[rx.set_clipboard(AIState.draft), rx.toast.info(T["ai.copied"])]),
             spacing="2", width="100%", wrap="wrap",
         ),
+        rx.cond(~AIState.translate_available,
+                rx.text(T["ai.translate_needs_openai"], size="1", color_scheme="gray", data_testid="ai-translate-hint")),
         rx.cond(AIState.draft_engine != "",
                 rx.text(rx.cond(AIState.draft_engine == "openai", T["ai.draft_by.openai"], T["ai.draft_by.rules"]),
                         size="1", color_scheme="gray")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from crystal_bay.components.settings_ai_usage import ai_usage_block
 from crystal_bay.state.settings import CardRow, FieldRow, IntegrationsState, ResultRow
 
 S = IntegrationsState
@@ -183,6 +184,7 @@ def built_card(card: CardRow) -> rx.Component:
                 width="100%",
             ),
             result_panel(card),
+            rx.cond(card.slug == "openai", ai_usage_block()),
             spacing="4",
             width="100%",
         ),

@@ -4,29 +4,49 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crystal_bay.state.tours import FIELD_PREFIX, OfferRow, QuoteOfferRow, QuoteRow, RecheckRow, ToursState
+from crystal_bay.state.tours import (
+    BUDGET_CURRENCIES,
+    FIELD_PREFIX,
+    OfferRow,
+    QuoteOfferRow,
+    QuoteRow,
+    RecheckRow,
+    ToursState,
+)
 
 T = ToursState.t
 ANY = "any"
 
 
+def _label(label_key: str, name: str) -> rx.Component:
+    """The field's label, with a "по умолчанию" mark when the lead did not say and a default was filled in."""
+    return rx.hstack(
+        rx.text(T[label_key], size="1", color_scheme="gray"),
+        rx.cond(ToursState.tf_defaults.contains(name),
+                rx.text(T["tours.defaulted"], size="1", color_scheme="amber", title=T["tours.defaulted_hint"],
+                        data_testid=f"default-{name}")),
+        spacing="1",
+        align="baseline",
+    )
+
+
 def _input(label_key: str, name: str, **props) -> rx.Component:
     return rx.vstack(
-        rx.text(T[label_key], size="1", color_scheme="gray"),
+        _label(label_key, name),
         rx.input(name=FIELD_PREFIX + name, default_value=ToursState.tf[name], size="1", width="100%", **props),
         spacing="0",
         width="100%",
     )
 
 
-def _select(label_key: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
+def _select(label_key: str, name: str, options: list[tuple[str, str]], empty: str = ANY) -> rx.Component:
     return rx.vstack(
-        rx.text(T[label_key], size="1", color_scheme="gray"),
+        _label(label_key, name),
         rx.select.root(
             rx.select.trigger(width="100%"),
             rx.select.content(*[rx.select.item(label, value=value) for value, label in options]),
             name=FIELD_PREFIX + name,
-            default_value=rx.cond(ToursState.tf[name] != "", ToursState.tf[name], ANY),
+            default_value=rx.cond(ToursState.tf[name] != "", ToursState.tf[name], empty),
             size="1",
         ),
         spacing="0",
@@ -49,7 +69,10 @@ def search_form() -> rx.Component:
                           _input("tours.nights_max", "nights_max", type="number", min=1, max=30), width="100%"),
                 _input("tours.adults", "adults", type="number", min=1, max=6),
                 _input("tours.children_ages", "children_ages", placeholder="5, 9"),
-                _input("tours.budget", "budget", type="number", min=0),
+                rx.hstack(_input("tours.budget", "budget", type="number", min=0),
+                          _select("tours.budget_currency", "budget_currency", [(c, c) for c in BUDGET_CURRENCIES],
+                                  empty="USD"),
+                          width="100%"),
                 _select("tours.stars", "stars", stars),
                 _select("tours.meal", "meal", meals),
                 columns="3",
@@ -228,12 +251,13 @@ def _quote_offer(o: QuoteOfferRow) -> rx.Component:
 
 
 def _quote(q: QuoteRow) -> rx.Component:
-    color = rx.match(q.status, ("chosen", "green"), ("viewed", "blue"), ("revoked", "gray"), ("expired", "gray"), "cyan")
+    color = rx.match(q.status, ("chosen", "green"), ("viewed", "blue"), ("sent", "cyan"), ("revoked", "gray"),
+                     ("expired", "gray"), "amber")
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.text(T["tours.quote_no"], q.quote_id, weight="bold", size="2"),
-                rx.badge(q.status_text, color_scheme=color, data_testid="quote-status"),
+                rx.badge(q.status_text, color_scheme=color, title=q.status_hint, data_testid="quote-status"),
                 rx.cond(q.demo, rx.badge(T["tours.demo_short"], color_scheme="amber", variant="outline")),
                 rx.text(q.created, size="1", color_scheme="gray"),
                 rx.spacer(),
@@ -247,14 +271,21 @@ def _quote(q: QuoteRow) -> rx.Component:
                 rx.link(icon_link("file-down", T["tours.pdf"]), href=q.pdf, is_external=True, data_testid="quote-pdf"),
                 rx.link(icon_link("link", T["tours.public_link"]), href=q.link, is_external=True,
                         data_testid="quote-link"),
+                rx.button(rx.icon("copy", size=12), T["tours.copy_link"], size="1", variant="ghost",
+                          on_click=[rx.set_clipboard(q.link), rx.toast.info(T["tours.link_copied"])],
+                          data_testid="quote-copy-link"),
                 rx.text(T["tours.expires"], ": ", q.expires, size="1", color_scheme="gray"),
                 rx.spacer(),
+                rx.cond((q.link_state == "active") & ~q.sent,
+                        rx.button(rx.icon("send", size=12), T["tours.mark_sent"], size="1", variant="soft",
+                                  on_click=ToursState.mark_quote_sent(q.quote_id), data_testid="quote-mark-sent")),
                 rx.cond(q.link_state == "active",
                         rx.button(T["tours.revoke"], size="1", variant="ghost", color_scheme="red",
                                   on_click=ToursState.revoke_quote(q.quote_id))),
                 spacing="3",
                 align="center",
                 width="100%",
+                wrap="wrap",
             ),
             spacing="2",
             width="100%",

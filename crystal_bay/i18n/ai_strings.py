@@ -28,6 +28,21 @@ RU: dict[str, str] = {
     "ai.err.ai_empty": "Сначала напишите или предложите черновик.",
     "ai.err.ai_no_message": "Клиент ещё ничего не написал.",
     "ai.err.not_found": "Заявка не найдена.",
+    "ai.err.unexpected": "ИИ-помощник не смог это сделать из-за внутренней ошибки. Попробуйте ещё раз; если "
+                         "повторится — сообщите администратору.",
+    "ai.translate_needs_openai": "Перевод: нужен ключ OpenAI (Настройки → OpenAI).",
+    # AI usage on the OpenAI card of the settings panel
+    "ai.usage.title": "Расход OpenAI за 14 дней",
+    "ai.usage.none": "За последние 14 дней запросов к OpenAI не было.",
+    "ai.usage.day": "День",
+    "ai.usage.requests": "Запросы",
+    "ai.usage.tokens": "Токены",
+    "ai.usage.cost": "Стоимость",
+    "ai.usage.latency": "Ср. время",
+    "ai.usage.engine": "Модель",
+    "ai.usage.total": "Итого",
+    "ai.usage.failures": "ошибок: {n}",
+    "ai.usage.hint": "Токены: запрос + ответ. Стоимость — по прайсу OpenAI для модели, в долларах. Дни — по UTC.",
 }
 
 EN: dict[str, str] = {
@@ -58,4 +73,19 @@ EN: dict[str, str] = {
     "ai.err.ai_empty": "Write or suggest a draft first.",
     "ai.err.ai_no_message": "The customer has not written yet.",
     "ai.err.not_found": "The lead does not exist.",
+    "ai.err.unexpected": "The AI assistant could not do this because of an internal error. Try again; if it happens "
+                         "again, tell the administrator.",
+    "ai.translate_needs_openai": "Translation needs an OpenAI key (Settings → OpenAI).",
+    # AI usage on the OpenAI card of the settings panel
+    "ai.usage.title": "OpenAI usage, last 14 days",
+    "ai.usage.none": "No OpenAI requests in the last 14 days.",
+    "ai.usage.day": "Day",
+    "ai.usage.requests": "Requests",
+    "ai.usage.tokens": "Tokens",
+    "ai.usage.cost": "Cost",
+    "ai.usage.latency": "Avg time",
+    "ai.usage.engine": "Model",
+    "ai.usage.total": "Total",
+    "ai.usage.failures": "failed: {n}",
+    "ai.usage.hint": "Tokens: prompt + answer. Cost at OpenAI's list price for the model, in USD. Days are UTC.",
 }

@@ -174,6 +174,18 @@ def lead_quotes(*, session: Session, lead_id: int) -> list[QuoteView]:
     return [quote_view(session=session, quote_id=i) for i in ids]
 
 
+def quote_status(quote: Quote, now: dt.datetime | None = None) -> str:
+    """What the manager sees: created (a draft, not sent yet) | sent | viewed | chosen | revoked | expired."""
+    state = link_state(quote, now)
+    if state == "revoked":
+        return state
+    if quote.chosen_offer_id is not None:
+        return "chosen"
+    if state == "expired":
+        return state
+    return "viewed" if quote.viewed_at else "sent" if quote.sent_at else "created"
+
+
 def link_state(quote: Quote, now: dt.datetime | None = None) -> str:
     """active | expired | revoked."""
     now = now or utcnow()
@@ -215,7 +227,7 @@ def record_view(*, session: Session, token: str) -> QuoteView:
         session.add(document)
     if quote.viewed_at is None:
         quote.viewed_at = now
-        if quote.status == "created":
+        if quote.status in ("created", "sent"):
             quote.status = "viewed"
         lead = _lead(session, quote.lead_id)
         lead.updated_at = now
@@ -302,13 +314,23 @@ def revoke_quote(*, session: Session, quote_id: int, actor: Actor) -> Quote:
 
 
 def mark_sent(*, session: Session, quote_id: int, actor: Actor) -> Quote:
-    """The manager sent the quote (link or PDF) to the customer."""
+    """The manager sent the quote (link or PDF) to the customer: the first time goes on the timeline."""
     quote = session.get(Quote, quote_id)
     if quote is None:
         raise NotFound(f"Quote {quote_id} does not exist.", field="quote_id")
+    state = link_state(quote)
+    if state != "active":
+        raise ValidationFailed(f"This link is {state}.", code=f"quote_link_{state}", field="quote_id")
     if quote.sent_at is None:
-        quote.sent_at = utcnow()
-        session.add(quote)
+        now = utcnow()
+        quote.sent_at = now
+        if quote.status == "created":
+            quote.status = "sent"
+        lead = _lead(session, quote.lead_id)
+        lead.updated_at = now
+        session.add_all([quote, lead])
+        audit.record(session=session, actor=actor, entity_type="lead", entity_id=quote.lead_id, action="quote_sent",
+                     data={"quote_id": quote.id})
         session.flush()
     return quote
 
@@ -320,6 +342,8 @@ conversations.EVENTS.update({
                                    f"Quote #{d.get('quote_id')} created: {d.get('offers')} offers"),
     "quote_viewed": lambda d, s: (f"Клиент открыл подборку №{d.get('quote_id')}",
                                   f"The customer opened quote #{d.get('quote_id')}"),
+    "quote_sent": lambda d, s: (f"КП №{d.get('quote_id')} отправлено клиенту",
+                                f"Quote #{d.get('quote_id')} sent to the customer"),
     "quote_revoked": lambda d, s: (f"Ссылка на КП №{d.get('quote_id')} отозвана",
                                    f"Link to quote #{d.get('quote_id')} revoked"),
 })

@@ -1,7 +1,9 @@
 """Tour search at the operator: the request (prefilled from a lead), offers, snapshots, price re-checks.
 
 `search()` resolves names to the operator's ids through the cached dictionaries and costs one
-SearchTour_PRICES call when they are warm. Offers are plain frozen dataclasses until a manager keeps
+SearchTour_PRICES call when they are warm. A budget in another currency than the search (the customer
+said "500 000 тенге", the operator quotes USD) is converted at the operator's own rate (Currency_RATES,
+cached with the dictionaries). Offers are plain frozen dataclasses until a manager keeps
 them: `snapshot_offers()` stores them as `TourOffer` rows (the price row as it was, with the party's
 ages and hotel details), which quotes and bookings point to. `recheck()` asks the operator again for
 the same hotel, check-in date, nights, room and meal and reports what changed.
@@ -13,7 +15,7 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -30,6 +32,9 @@ MAX_RANGE_DAYS = 45
 MAX_NIGHTS = 30
 MAX_CHILDREN = 4
 DEFAULT_DEPARTURE = "Алматы"
+DEFAULT_COUNTRY = "Вьетнам"
+DEFAULT_ADULTS = 2
+DEFAULT_CURRENCY = "USD"
 AVAILABILITY = ("available", "few", "request", "stop")
 
 
@@ -49,8 +54,15 @@ class SearchRequest:
     stars_min: int | None = None
     meals: tuple[str, ...] = ()
     budget: Decimal | None = None
-    currency: str = "USD"
+    currency: str = DEFAULT_CURRENCY  # the currency the operator quotes the search in
     per_page: int = 100
+    budget_currency: str | None = None  # the budget's own currency; None: the search currency
+    # the form fields request_from_lead filled in itself because the lead did not say (the panel marks them)
+    defaults: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def budget_in(self) -> str:
+        return (self.budget_currency or self.currency).upper()
 
 
 def validate(request: SearchRequest, *, today: dt.date | None = None) -> None:
@@ -77,29 +89,40 @@ def validate(request: SearchRequest, *, today: dt.date | None = None) -> None:
                                field="children_ages")
     if request.budget is not None and request.budget <= 0:
         raise ValidationFailed("The budget must be positive.", code="budget", field="budget")
+    if not (len(request.budget_in) == 3 and request.budget_in.isalpha()):
+        raise ValidationFailed("The budget's currency is a three-letter code (USD, KZT, EUR, RUB).",
+                               code="budget_currency", field="budget_currency")
 
 
 def request_from_lead(lead: Lead, *, today: dt.date | None = None) -> SearchRequest:
-    """The lead's travel request as a search, with sensible defaults for what the customer did not say."""
+    """The lead's travel request as a search; what the customer did not say is filled in and named in `defaults`."""
     today = today or dt.date.today()
     start = lead.date_from if lead.date_from and lead.date_from >= today else today + dt.timedelta(days=14)
     end = lead.date_to if lead.date_to and lead.date_to >= start else start + dt.timedelta(days=7)
     end = min(end, start + dt.timedelta(days=MAX_RANGE_DAYS))
+    defaults = {name for name, given in (
+        ("departure", lead.departure_city), ("country", lead.country), ("adults", lead.adults),
+        ("date_from", start == lead.date_from), ("date_to", end == lead.date_to),
+        ("nights_min", lead.nights_min), ("nights_max", lead.nights_max),
+        ("budget_currency", lead.currency or not lead.budget)) if not given}
     if lead.date_from and lead.date_to and lead.nights_min is None:
         # "from the 10th to the 20th" usually means the trip, not the check-in window
         trip = (lead.date_to - lead.date_from).days
         nights_min = nights_max = max(1, min(trip, MAX_NIGHTS))
         end = start
+        defaults -= {"date_to", "nights_min", "nights_max"}
     else:
         nights_min = lead.nights_min or 7
         nights_max = max(lead.nights_max or max(nights_min, 10), nights_min)
-    ages = tuple(lead.children_ages or ())
+    budget = lead.budget if lead.budget and lead.budget > 0 else None
     return SearchRequest(
-        departure=lead.departure_city or DEFAULT_DEPARTURE, country=lead.country or "Вьетнам",
+        departure=lead.departure_city or DEFAULT_DEPARTURE, country=lead.country or DEFAULT_COUNTRY,
         resorts=tuple(r.strip() for r in (lead.resort or "").split(",") if r.strip()),
-        date_from=start, date_to=end, nights_min=nights_min, nights_max=nights_max, adults=lead.adults or 2,
-        children_ages=ages, stars_min=lead.hotel_stars, meals=(lead.meal,) if lead.meal else (),
-        budget=lead.budget if lead.budget and (lead.currency or "USD") == "USD" else None,
+        date_from=start, date_to=end, nights_min=nights_min, nights_max=nights_max,
+        adults=lead.adults or DEFAULT_ADULTS, children_ages=tuple(lead.children_ages or ()),
+        stars_min=lead.hotel_stars, meals=(lead.meal,) if lead.meal else (), budget=budget,
+        budget_currency=(lead.currency or DEFAULT_CURRENCY).upper() if budget else None,
+        defaults=frozenset(defaults),
     )
 
 
@@ -170,6 +193,8 @@ class SearchResult:
     total_ms: float
     dictionary_fetches: int
     notice: str = ""
+    budget_limit: Decimal | None = None  # the budget in the search currency (the ceiling actually applied)
+    budget_rate: Decimal | None = None  # budget-currency units per search-currency unit, when converted
 
 
 async def search(request: SearchRequest, *, client: SamoClient, catalog: Catalog, page: int = 1,
@@ -180,27 +205,84 @@ async def search(request: SearchRequest, *, client: SamoClient, catalog: Catalog
     fetches = catalog.fetches
     departure = await catalog.departure(request.departure)
     state = await catalog.destination(departure, request.country)
+    currency_id = await catalog.currency_id(departure.id, state.id, request.currency)
+    budget, rate = await budget_limit(request, catalog=catalog, townfrom_id=departure.id, state_id=state.id,
+                                      currency_id=currency_id)
     query = PriceQuery(
         townfrom_id=departure.id, state_id=state.id, checkin_from=request.date_from, checkin_to=request.date_to,
         nights_from=request.nights_min, nights_to=request.nights_max, adults=request.adults,
-        children_ages=request.children_ages,
-        currency_id=await catalog.currency_id(departure.id, state.id, request.currency),
+        children_ages=request.children_ages, currency_id=currency_id,
         town_ids=await catalog.resort_ids(departure.id, state, request.resorts),
         star_ids=await catalog.star_ids(departure.id, state.id, request.stars_min),
         meal_ids=await catalog.meal_ids(departure.id, state.id, request.meals),
-        cost_max=int(request.budget) if request.budget else None, per_page=request.per_page,
+        cost_max=int(budget) if budget else None, per_page=request.per_page,
     )
     called = time.perf_counter()
     result = await client.prices(query, page=page)
     operator_ms = (time.perf_counter() - called) * 1000
     offers = [offer_from_row(r, country=state.name, ages=request.children_ages) for r in result.rows]
-    if request.budget:
-        offers = [o for o in offers if o.price <= request.budget]
+    if budget:
+        offers = [o for o in offers if o.price <= budget]
     notice = "The operator is still searching; run the search again in a moment for more." if result.search_key else ""
     return SearchResult(request=request, offers=offers, page=result.page, pages=result.pages, total=result.total,
                         demo=client.demo, source=client.source, operator_ms=operator_ms,
                         total_ms=(time.perf_counter() - started) * 1000,
-                        dictionary_fetches=catalog.fetches - fetches, notice=notice)
+                        dictionary_fetches=catalog.fetches - fetches, notice=notice, budget_limit=budget,
+                        budget_rate=rate)
+
+
+# ---------- the budget in the search currency ----------
+
+
+async def budget_limit(request: SearchRequest, *, catalog: Catalog, townfrom_id: int, state_id: int,
+                       currency_id: int) -> tuple[Decimal | None, Decimal | None]:
+    """(the budget in the search currency, the rate used): converted at the operator's rate when the
+    budget is in another currency; ValidationFailed (field budget_currency) when the operator has no rate."""
+    if request.budget is None:
+        return None, None
+    if request.budget_in == request.currency.upper():
+        return request.budget, None
+    source_id = await _any_currency_id(catalog, townfrom_id, state_id, request.budget_in)
+    if source_id is None:
+        raise _no_rate(request)
+
+    async def fetch() -> list[str]:
+        try:
+            rate = await catalog.client.rate(currency_id, source_id)  # budget units per one search unit
+            if not rate or rate <= 0:
+                inverse = await catalog.client.rate(source_id, currency_id)  # search units per one budget unit
+                rate = 1 / inverse if inverse and inverse > 0 else None
+        except SamoError as exc:
+            if exc.kind not in ("operator", "malformed"):
+                raise
+            rate = None  # the operator refuses rates to this token: the manager enters the budget in USD
+        if rate is None:
+            raise _no_rate(request)
+        return [str(rate)]
+
+    rate = Decimal((await catalog.get("rates", f"{currency_id}:{source_id}", fetch))[0])
+    return max(Decimal(1), (request.budget / rate).quantize(Decimal(1), rounding=ROUND_DOWN)), rate
+
+
+async def _any_currency_id(catalog: Catalog, townfrom_id: int, state_id: int, iso: str) -> int | None:
+    """The operator's id of a currency: from the destination's currencies, else its global list."""
+    try:
+        return await catalog.currency_id(townfrom_id, state_id, iso)
+    except ValidationFailed:
+        pass
+
+    async def fetch() -> list[dict]:
+        items = await catalog.client.call("Currency_CURRENCIES")
+        return [{"id": int(i["id"]), "name": str(i.get("name") or ""), "iso": str(i.get("currencyISO") or "")}
+                for i in (items if isinstance(items, list) else []) if isinstance(i, dict) and "id" in i]
+
+    known = await catalog.get("currency_list", "", fetch)
+    return next((int(i["id"]) for i in known if iso in (i["name"].upper(), i["iso"].upper())), None)
+
+
+def _no_rate(request: SearchRequest) -> ValidationFailed:
+    return ValidationFailed(f"The operator has no {request.budget_in} → {request.currency} rate: enter the budget in "
+                            f"{request.currency}.", code="no_rate", field="budget_currency")
 
 
 # ---------- which operator: the configured one, or the sandbox in demo mode ----------

@@ -7,6 +7,7 @@ may reach OpenAI run as background events; state is written only inside `async w
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from crystal_bay.services.errors import DomainError
 from crystal_bay.state.guard import requires
 from crystal_bay.state.lead import LeadState
 
+log = logging.getLogger(__name__)
 
 def _request(travel: dict[str, str]) -> SimpleNamespace:
     """The workspace's travel strings back as values the scorer reads (bad values count as missing)."""
@@ -63,6 +65,11 @@ class AIState(LeadState):
                                   today=processor.local_today())
 
     @rx.var
+    def translate_available(self) -> bool:
+        """Translation needs OpenAI: without it the button is disabled with a hint."""
+        return self.ai_mode == "openai"
+
+    @rx.var
     def live_score(self) -> int:
         """The score of the request as it is now on the page."""
         return self._live_score().value
@@ -73,6 +80,9 @@ class AIState(LeadState):
         return self._live_score().texts(self.lang)
 
     def _message(self, exc: Exception) -> str:
+        """An AI or domain error in the manager's language; anything unexpected as one plain sentence."""
+        if not isinstance(exc, DomainError | ai.AIUnavailable):
+            return i18n.tr(self.lang, "ai.err.unexpected")
         code = getattr(exc, "code", "")
         text = i18n.tr(self.lang, f"ai.err.{code}")
         return getattr(exc, "message", str(exc)) if text == f"ai.err.{code}" else text
@@ -160,6 +170,9 @@ class AIState(LeadState):
             result = await ai.suggest_reply(context, config=config, use_openai=config is not None)
         except (DomainError, ai.AIUnavailable) as exc:
             return await self._finish(error=exc)
+        except Exception as exc:  # a failure nobody planned for: a readable message, not a broken panel
+            log.exception("AI reply suggestion failed")
+            return await self._finish(error=exc)
         return await self._finish(result)
 
     async def _rewrite(self, operation: str):
@@ -176,7 +189,10 @@ class AIState(LeadState):
                 result = await ai.improve(draft, config=config, use_openai=config is not None)
             else:
                 result = await ai.shorten(draft, config=config, use_openai=config is not None)
-        except ai.AIUnavailable as exc:
+        except (DomainError, ai.AIUnavailable) as exc:
+            return await self._finish(error=exc)
+        except Exception as exc:  # a failure nobody planned for: a readable message, not a broken panel
+            log.exception("AI %s failed", operation)
             return await self._finish(error=exc)
         return await self._finish(result)
 
@@ -218,6 +234,9 @@ class AIState(LeadState):
             with session_scope() as session:
                 processor.apply_extraction(session=session, lead_id=lead_id, extraction=extraction, today=today)
         except (DomainError, ai.AIUnavailable) as exc:
+            return await self._finish(error=exc)
+        except Exception as exc:  # a failure nobody planned for: a readable message, not a broken panel
+            log.exception("AI reading of the last message failed")
             return await self._finish(error=exc)
         async with self:
             self.ai_busy = False

@@ -9,6 +9,8 @@ managers the "no access" panel. Cards are built from the integrations registry a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import reflex as rx
@@ -16,8 +18,9 @@ import reflex as rx
 from crystal_bay import i18n
 from crystal_bay.db import session_scope
 from crystal_bay.integrations.base import schema_fields
-from crystal_bay.models import Role
+from crystal_bay.models import Role, utcnow
 from crystal_bay.services import integrations as integration_service
+from crystal_bay.services.ai import usage as ai_usage
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import DomainError
 from crystal_bay.settings import get_settings
@@ -25,6 +28,7 @@ from crystal_bay.state.base import AppState
 from crystal_bay.state.guard import requires
 
 TABS = ("integrations", "users", "api_keys", "pipeline", "outbox", "jobs")
+USAGE_DAYS = 14
 _INPUT_TYPES = {"secret": "password", "url": "url", "number": "text", "integer": "text"}
 
 
@@ -73,6 +77,45 @@ class CardRow:
     last: ResultRow
     last_success: str
     history: list[ResultRow]
+
+
+@dataclasses.dataclass
+class UsageRow:
+    """One day of OpenAI usage on the OpenAI card (or the total of the period)."""
+
+    day: str
+    requests: str
+    failures: str  # "" when every call answered
+    tokens: str
+    cost: str
+    latency: str
+    engine: str
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount:.4f}" if amount < 1 else f"${amount:,.2f}".replace(",", " ")
+
+
+def usage_rows(days: list[ai_usage.UsageSummary], lang: str) -> list[UsageRow]:
+    """The days newest first, then the period's total (avg latency weighted by requests); [] with no usage."""
+    if not days:
+        return []
+
+    def row(label: str, calls: int, failures: int, tokens: int, cost: Decimal, latency: int, models) -> UsageRow:
+        return UsageRow(day=label, requests=f"{calls:,}".replace(",", " "),
+                        failures=i18n.tr(lang, "ai.usage.failures", n=failures) if failures else "",
+                        tokens=f"{tokens:,}".replace(",", " "), cost=_usd(cost), latency=f"{latency} ms",
+                        engine=", ".join(sorted(models)))
+
+    rows = [row(f"{d.day:%d.%m}", d.calls, d.failures, d.prompt_tokens + d.completion_tokens, d.cost_usd,
+                d.avg_latency_ms, d.models) for d in reversed(days)]
+    calls = sum(d.calls for d in days)
+    rows.append(row(i18n.tr(lang, "ai.usage.total"), calls, sum(d.failures for d in days),
+                    sum(d.prompt_tokens + d.completion_tokens for d in days),
+                    sum((d.cost_usd for d in days), Decimal(0)),
+                    round(sum(d.avg_latency_ms * d.calls for d in days) / calls) if calls else 0,
+                    {m for d in days for m in d.models}))
+    return rows
 
 
 def localized(lang: str, prefix: str, code: str, params: dict[str, Any], fallback: str) -> str:
@@ -180,6 +223,7 @@ class IntegrationsState(SettingsState):
     demo_enabled: bool = False
     demo_source: str = ""
     secret_key_set: bool = True
+    ai_usage: list[UsageRow] = []  # the OpenAI card: the last USAGE_DAYS days, newest first, then the total
 
     @rx.var
     def built_cards(self) -> list[CardRow]:
@@ -193,6 +237,9 @@ class IntegrationsState(SettingsState):
         with session_scope() as session:
             views = integration_service.list_integrations(session=session)
             demo = integration_service.demo_mode(session=session)
+            since = utcnow().date() - dt.timedelta(days=USAGE_DAYS - 1)
+            usage = ai_usage.usage_by_day(session=session, since=since)
+        self.ai_usage = usage_rows(usage, self.lang)
         self.cards = build_cards(views, lang=self.lang, tz=get_settings().timezone, errors=self.errors)
         self.demo_enabled, self.demo_source, self.secret_key_set = demo.enabled, demo.source, demo.secret_key_set
         self.demo_mode = demo.enabled

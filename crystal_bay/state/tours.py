@@ -29,6 +29,7 @@ from crystal_bay.state.guard import requires
 from crystal_bay.state.lead import LeadState
 
 PAGE_SIZE = 20
+BUDGET_CURRENCIES = ("USD", "KZT", "EUR", "RUB")
 FIELD_PREFIX = "ts_"  # the search form's input names, apart from the travel request form's
 SORT_KEYS = ("price", "hotel", "stars", "resort", "meal", "date", "nights", "availability", "per_person")
 AVAILABILITY_ORDER = {"available": 0, "few": 1, "request": 2, "stop": 3}
@@ -77,9 +78,11 @@ class QuoteOfferRow:
 class QuoteRow:
     quote_id: int
     created: str
-    status: str
+    status: str  # created (a draft, not sent yet) | sent | viewed | chosen | revoked | expired
     status_text: str
+    status_hint: str
     link_state: str
+    sent: bool
     views: int
     expires: str
     link: str
@@ -122,6 +125,7 @@ def _form_from_request(request: tours.SearchRequest) -> dict[str, str]:
         "children_ages": ", ".join(str(a) for a in request.children_ages),
         "stars": str(request.stars_min or ""), "meal": ",".join(request.meals),
         "budget": "" if request.budget is None else str(int(request.budget)),
+        "budget_currency": request.budget_in,
     }
 
 
@@ -155,6 +159,7 @@ def parse_search_form(form: dict[str, Any]) -> tours.SearchRequest:
         budget = Decimal(get("budget").replace(" ", "")) if get("budget") else None
     except InvalidOperation:
         raise ValidationFailed("The budget must be a number.", code="budget", field="budget") from None
+    budget_currency = (get("budget_currency") or tours.DEFAULT_CURRENCY).upper()
     date_from = as_date("date_from")
     stars = get("stars")
     meal = get("meal")
@@ -166,8 +171,18 @@ def parse_search_form(form: dict[str, Any]) -> tours.SearchRequest:
         adults=as_int("adults", 2) or 2, children_ages=ages,
         stars_min=int(stars) if stars.isdigit() else None,
         meals=tuple(m.strip().upper() for m in meal.split(",") if m.strip() and m.strip().lower() != "any"),
-        budget=budget,
+        budget=budget, budget_currency=budget_currency,
     )
+
+
+def budget_notice(result: tours.SearchResult, lang: str) -> str:
+    """"Бюджет 500 000 KZT ≈ 961 USD по курсу туроператора (1 USD = 520 KZT)" when it was converted."""
+    request = result.request
+    if result.budget_rate is None or result.budget_limit is None or request.budget is None:
+        return ""
+    return i18n.tr(lang, "tours.budget_converted", budget=quotes.money(request.budget, request.budget_in),
+                   limit=quotes.money(result.budget_limit, request.currency), currency=request.currency,
+                   rate=f"{result.budget_rate.normalize():f}", budget_currency=request.budget_in)
 
 
 def _samo_config() -> tuple[Any, bool]:
@@ -180,6 +195,7 @@ class ToursState(LeadState):
 
     tf: dict[str, str] = {}
     tf_key: int = 0
+    tf_defaults: list[str] = []  # form fields filled in by default (the lead did not say): marked in the form
     departure_options: list[str] = []
     country_options: list[str] = []
     searching: bool = False
@@ -251,11 +267,14 @@ class ToursState(LeadState):
         rows = []
         for v in views:
             state = quotes.link_state(v.quote)
-            status = state if state != "active" else v.quote.status
+            status = quotes.quote_status(v.quote)
             link = public_url(v.quote.token)
+            hint = i18n.tr(self.lang, "quote.status_hint.sent", at=i18n.format_datetime(v.quote.sent_at, tz)) \
+                if v.quote.sent_at else i18n.tr(self.lang, "quote.status_hint.not_sent")
             rows.append(QuoteRow(
                 quote_id=v.quote.id, created=i18n.format_datetime(v.quote.created_at, tz), status=status,
-                status_text=i18n.tr(self.lang, f"quote.status.{status}"), link_state=state,
+                status_text=i18n.tr(self.lang, f"quote.status.{status}"), status_hint=hint, link_state=state,
+                sent=v.quote.sent_at is not None,
                 views=v.document.view_count, expires=i18n.format_datetime(v.quote.expires_at, tz), link=link,
                 pdf=link + "/pdf", demo=v.document.demo,
                 offers=[QuoteOfferRow(offer_id=o.id, text=quotes.describe_offer(o, en=en),
@@ -280,6 +299,7 @@ class ToursState(LeadState):
                 return None
             request = tours.request_from_lead(lead)
         self.tf = _form_from_request(request)
+        self.tf_defaults = sorted(request.defaults)
         self.tf_key += 1
         self.search_error = ""
         self._load_quotes()
@@ -316,7 +336,10 @@ class ToursState(LeadState):
             except DomainError as exc:
                 self.search_error = self._tours_error(exc)
                 return
-            self.tf = {k.removeprefix(FIELD_PREFIX): str(v) for k, v in form.items()}
+            submitted = {k.removeprefix(FIELD_PREFIX): str(v) for k, v in form.items()}
+            # a default the manager changed is no longer a default
+            self.tf_defaults = [n for n in self.tf_defaults if submitted.get(n, "") == self.tf.get(n, "")]
+            self.tf = submitted
             self.searching, self.cancel_requested, self.search_error, self.search_notice = True, False, "", ""
             self._request = request
         await self._run_search(request, page=1, append=False)
@@ -369,7 +392,7 @@ class ToursState(LeadState):
             self.operator_page, self.operator_pages = result.page, result.pages
             self.demo_results = result.demo
             self.searched, self.searching = True, False
-            self.search_notice = result.notice
+            self.search_notice = " ".join(t for t in (budget_notice(result, self.lang), result.notice) if t)
 
     @requires()
     def cancel_search(self):
@@ -485,6 +508,20 @@ class ToursState(LeadState):
         self._load_quotes()
         self._refresh()
         return rx.toast.success(i18n.tr(self.lang, "tours.revoked"))
+
+    @requires()
+    def mark_quote_sent(self, quote_id: int):
+        """The manager sent the quote's link or PDF to the customer (the timeline says so)."""
+        if int(quote_id) not in {q.quote_id for q in self.quotes_list}:
+            return None  # only the open lead's quotes
+        try:
+            with session_scope() as session:
+                quotes.mark_sent(session=session, quote_id=int(quote_id), actor=self._actor())
+        except DomainError as exc:
+            return rx.toast.error(self._tours_error(exc))
+        self._load_quotes()
+        self._refresh()
+        return rx.toast.success(i18n.tr(self.lang, "tours.marked_sent"))
 
     @requires()
     def reload_quotes(self):

@@ -102,6 +102,7 @@ class UsageSummary:
     cost_usd: Decimal
     avg_latency_ms: int
     max_latency_ms: int
+    models: tuple[str, ...] = ()  # the models that answered that day
 
 
 def usage_by_day(*, session: Session, since: dt.date, until: dt.date | None = None) -> list[UsageSummary]:
@@ -120,6 +121,6 @@ def usage_by_day(*, session: Session, since: dt.date, until: dt.date | None = No
             prompt_tokens=sum(r.prompt_tokens for r in rows), completion_tokens=sum(r.completion_tokens for r in rows),
             cost_usd=sum((Decimal(r.cost_usd) for r in rows), Decimal("0")),
             avg_latency_ms=round(sum(r.latency_ms_total for r in rows) / calls) if calls else 0,
-            max_latency_ms=max(r.latency_ms_max for r in rows),
+            max_latency_ms=max(r.latency_ms_max for r in rows), models=tuple(sorted({r.model for r in rows})),
         ))
     return out
