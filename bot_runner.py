@@ -80,7 +80,8 @@ def _polling(config) -> int:
 
     from crystal_bay.bot.app import POLL_TIMEOUT_S, build_application
 
-    app = build_application(token=config.bot_token.get_secret_value(), base_url=config.api_base_url)
+    app = build_application(token=config.bot_token.get_secret_value(), base_url=config.api_base_url,
+                            handoff_hours=config.handoff_hours)
     app.post_shutdown = _close_clients
     print(f"Telegram bot: long polling {config.api_base_url}<token>/getUpdates (Ctrl+C stops it).")
     try:

@@ -1,18 +1,21 @@
-"""Benchmark the Telegram bot: `.venv/bin/python bench/bot.py [--chats 1,100] [--budget 300]`.
+"""Benchmark the Telegram bot: `.venv/bin/python bench/bot.py [--chats 1,100] [--budget 300] [--database-url URL]`.
 
 Time from an update arriving at the Bot API to the bot's reply being sent, measured inside the Telegram sandbox
 (both timestamps in the sandbox process: when the update became available to getUpdates, when the bot's first
 sendMessage to that chat arrived). The bot runs as in production — its own process, the real python-telegram-bot
 Application long-polling over loopback HTTP, a migrated SQLite database (temporary), demo mode, so the SAMO
-sandbox answers searches instantly in-process.
+sandbox answers searches instantly in-process. `--database-url postgresql+psycopg://…` runs it on PostgreSQL
+instead (the database is migrated; the bench's chats, customers and leads stay in it). `--shared-state` makes the
+bot re-read each chat's state before its update, as it does in webhook mode, to measure what that costs.
 
 Each chat plays one conversation: /start, «Подобрать тур», departure, country, month, nights, adults, children,
 budget, «Искать туры», then a free-text request (the AI rules engine). Printed for 1 chat (the conversation played
 3 times) and for N concurrent chats: p50/p95/max of the reply time per update, and separately the time until the
 search results are complete (the last offer message), which includes the operator call.
 
-Goal (issue 9): our overhead under 300 ms at p95 with 100 concurrent chats. Figures only, no asserts; everything
-started here is stopped at the end; the run is bounded by --budget seconds.
+Goal (issue 9): our overhead under 300 ms at p95 with 100 concurrent chats — printed as PASS/MISS for the run where
+100 customers read between messages (the saturation run, where nobody pauses, is shown for the throughput limit).
+No asserts; everything started here is stopped at the end; the run is bounded by --budget seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+GOAL_MS = 300.0
+GOAL_CHATS = 100
 
 
 _CHILDREN: list[int] = []
@@ -45,7 +50,7 @@ def _env(db_url: str) -> dict[str, str]:
     return env
 
 
-def serve_bot(base_url: str, token: str) -> None:
+def serve_bot(base_url: str, token: str, shared: bool = False) -> None:
     """The bot process: poll the sandbox until SIGTERM. The operator answers instantly: each distinct search is
     asked of the SAMO sandbox once (the warm-up chat) and then answered from memory — the demo sandbox computes
     ~25 000 prices per search in this process, which would measure the sandbox, not the bot."""
@@ -53,6 +58,7 @@ def serve_bot(base_url: str, token: str) -> None:
 
     from crystal_bay.bot.app import build_application
     from crystal_bay.bot.backends import Backends
+    from crystal_bay.bot.persistence import DatabasePersistence
 
     class InstantOperator(Backends):
         def __init__(self) -> None:
@@ -67,10 +73,15 @@ def serve_bot(base_url: str, token: str) -> None:
 
     logging.basicConfig(level=logging.WARNING)
 
-    async def ready(_app) -> None:
+    app = build_application(token=token, base_url=base_url, backends=InstantOperator(),
+                            persistence=DatabasePersistence("telegram", shared=shared))
+    set_commands = app.post_init
+
+    async def ready(application) -> None:
+        if set_commands is not None:  # the bot's own post-init (its command menu) first
+            await set_commands(application)
         print("BOT READY", flush=True)
 
-    app = build_application(token=token, base_url=base_url, backends=InstantOperator())
     app.post_init = ready
     app.run_polling(timeout=10, poll_interval=0.0, close_loop=True)
 
@@ -81,7 +92,8 @@ def _month() -> str:
     return f"mon:{total // 12:04d}-{total % 12 + 1:02d}"
 
 
-SCRIPT = [("text", "/start"), ("button", "m:search"), ("button", "dep:1344"), ("button", "cty:95"),
+# Departure and country are pressed by their labels: their ids come from the operator's dictionaries.
+SCRIPT = [("text", "/start"), ("button", "m:search"), ("button", "Алматы"), ("button", "Вьетнам"),
           ("button", None), ("button", "ngt:7-10"), ("button", "adl:2"), ("button", "chn:0"), ("button", "bud:0"),
           ("button", "go"), ("text", "хотим в Турцию в июне на 7 ночей вдвоём до 2000$")]
 
@@ -109,7 +121,10 @@ async def play(sandbox, chat_id: int, month: str, samples: list[float], results:
         deadline = time.monotonic() + 30
         while len(sandbox.sent_times(chat_id)) < sent_before + expected:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"chat {chat_id}: no answer to {value!r}")
+                fetched = all(u["update_id"] != update_id for u in sandbox.pending)
+                got = len(sandbox.sent_times(chat_id)) - sent_before
+                raise TimeoutError(f"chat {chat_id}: no answer to {value!r} in 30 s ({got} of {expected} messages; "
+                                   f"the update was {'' if fetched else 'not '}fetched by the bot)")
             await asyncio.sleep(0.01)
         arrived = sandbox.injected_at[update_id]
         sends = sandbox.sent_times(chat_id)[sent_before:]
@@ -146,8 +161,12 @@ async def run(args) -> None:
         pipeline.ensure_default_stages(session=session)
     sandbox = TelegramSandbox()
     month = _month()
+    chat_base = random.randint(1_000, 9_000) * 1_000_000  # new chats on every run (a PostgreSQL database is kept)
+    engine = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgresql") else "SQLite"
+    goal_seen = False
     with serve(create_app(sandbox)) as url:
-        bot = subprocess.Popen([sys.executable, __file__, "--serve-bot", f"{url}/bot", sandbox.token], cwd=REPO,
+        bot = subprocess.Popen([sys.executable, __file__, "--serve-bot", f"{url}/bot", sandbox.token,
+                                "shared" if args.shared_state else "own"], cwd=REPO,
                                env=_env(os.environ["DATABASE_URL"]), stdout=subprocess.PIPE, text=True,
                                start_new_session=True)
         _CHILDREN.append(bot.pid)
@@ -156,9 +175,10 @@ async def run(args) -> None:
             if "BOT READY" not in line:
                 raise RuntimeError(f"the bot did not start: {line!r}")
             warm: list[float] = []
-            await play(sandbox, sandbox.user(1, first_name="Разогрев"), month, warm, [])  # caches, connections
+            await play(sandbox, sandbox.user(chat_base + 1, first_name="Разогрев"), month, warm, [])  # caches
             load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"Bot reply time through the Telegram sandbox (demo SAMO; SQLite; {os.cpu_count()} CPUs, "
+            state = "state re-read per update, as in webhook mode" if args.shared_state else "state in memory"
+            print(f"Bot reply time through the Telegram sandbox (demo SAMO; {engine}; {state}; {os.cpu_count()} CPUs, "
                   f"load average {load})")
             runs = [(1, (0.0, 0.0), "one customer, no pause")] if 1 in args.chats else []
             for chats in [c for c in args.chats if c > 1]:
@@ -170,20 +190,41 @@ async def run(args) -> None:
                 results: list[float] = []
                 bot_cpu, own_cpu = _cpu(bot.pid), time.process_time()
                 started = time.perf_counter()
-                if chats == 1:
-                    for n in range(3):
-                        await play(sandbox, sandbox.user(100 + n, first_name="Клиент"), month, samples, results)
-                else:
-                    base = 10_000 + len(sandbox.chats) * 10
-                    ids = [sandbox.user(base + n, first_name=f"Клиент {n}") for n in range(chats)]
-                    await asyncio.gather(*(play(sandbox, chat, month, samples, results, think) for chat in ids))
+                failure = ""
+                try:
+                    if chats == 1:
+                        for n in range(3):
+                            await play(sandbox, sandbox.user(chat_base + 100 + n, first_name="Клиент"), month,
+                                       samples, results)
+                    else:
+                        base = chat_base + 10_000 + len(sandbox.chats) * 1_000
+                        ids = [sandbox.user(base + n, first_name=f"Клиент {n}") for n in range(chats)]
+                        ends = await asyncio.gather(*(play(sandbox, chat, month, samples, results, think)
+                                                      for chat in ids), return_exceptions=True)
+                        errors = [e for e in ends if isinstance(e, Exception)]
+                        if errors:
+                            failure = f"  STOPPED: {len(errors)} of {chats} chats did not finish, e.g. {errors[0]}"
+                except (TimeoutError, RuntimeError) as exc:  # report what was measured, and why it stopped
+                    failure = f"  STOPPED: {exc}"
                 took = time.perf_counter() - started
                 bot_cpu, own_cpu = _cpu(bot.pid) - bot_cpu, time.process_time() - own_cpu
                 print(f"{chats} concurrent chat{'s' if chats > 1 else ''}, {label}: {len(samples)} updates in "
                       f"{took:.1f} s ({len(samples) / took:.0f}/s); CPU: bot {bot_cpu:.1f} s "
                       f"({100 * bot_cpu / took:.0f}% of a core), sandbox + customers {own_cpu:.1f} s")
-                print(_line("update → reply sent", samples))
-                print(_line("«Искать туры» → results complete", results))
+                if samples:
+                    print(_line("update → reply sent", samples))
+                if results:
+                    print(_line("«Искать туры» → results complete", results))
+                if failure:
+                    print(failure)
+                if chats == GOAL_CHATS and think[1]:
+                    p95 = _pct(samples, 0.95) if samples and not failure else float("inf")
+                    verdict = "PASS" if p95 < GOAL_MS else "MISS"
+                    print(f"Goal (issue 9): overhead p95 < {GOAL_MS:.0f} ms at {GOAL_CHATS} chats: {verdict} "
+                          f"(p95 {p95:.1f} ms, {engine})", flush=True)
+                    goal_seen = True
+            if not goal_seen:
+                print(f"Goal (issue 9): not measured (needs --chats including {GOAL_CHATS})")
         finally:
             os.killpg(bot.pid, signal.SIGTERM)
             try:
@@ -194,18 +235,25 @@ async def run(args) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-bot":
-        serve_bot(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-bot":
+        serve_bot(sys.argv[2], sys.argv[3], shared=sys.argv[4] == "shared")
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", default="1,100", help="comma-separated concurrent chat counts (default 1,100)")
     parser.add_argument("--budget", type=float, default=400, help="stop after this many seconds")
     parser.add_argument("--think-min", type=float, default=2.0, help="least pause between a customer's messages, s")
     parser.add_argument("--think-max", type=float, default=6.0, help="longest pause between a customer's messages, s")
+    parser.add_argument("--shared-state", action="store_true",
+                        help="re-read each chat's state before its update, as the bot does in webhook mode (workers)")
+    parser.add_argument("--database-url", default=None,
+                        help="run on this database (e.g. postgresql+psycopg://…); default: a temporary SQLite file")
     args = parser.parse_args()
     args.chats = [int(c) for c in args.chats.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="cb-bench-bot-"))
-    os.environ.update(_env(f"sqlite:///{tmp / 'bench.db'}"))
+    if args.database_url:
+        os.environ.update(_env(args.database_url))
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="cb-bench-bot-"))
+        os.environ.update(_env(f"sqlite:///{tmp / 'bench.db'}"))
 
     def watchdog(*_):
         print(f"budget of {args.budget:.0f} s used up (or stopped): stopping", file=sys.stderr)

@@ -27,7 +27,8 @@ def test_every_keyboard_fits_telegrams_callback_limit():
               keyboards.nights("ru"), keyboards.numbers("age", range(18), "ru"), keyboards.budgets("KZT", "ru"),
               keyboards.summary("ru"), keyboards.edit_menu("en"), keyboards.offer(14, "ru"),
               keyboards.results_footer("ru", more=True), keyboards.no_offers("ru"), keyboards.booking_name("Я" * 90, "ru"),
-              keyboards.skip("ru"), keyboards.confirm("ru"), keyboards.languages()]
+              keyboards.skip("ru"), keyboards.confirm("ru"), keyboards.languages(), keyboards.resume("ru"),
+              keyboards.places(refs * 10, "dep", "ru", page=14)]
     for board in boards:
         assert isinstance(board, InlineKeyboardMarkup)
         for row in board.inline_keyboard:
@@ -96,3 +97,44 @@ def test_offers_survive_the_trip_through_json():
 
     again = drafts.offer_from_dict(json.loads(json.dumps(drafts.offer_to_dict(offer, demo=True))))
     assert again == offer and again.raw["cb_demo"] is True
+
+
+def _offer(**kw):
+    from decimal import Decimal
+
+    from crystal_bay.services import tours
+
+    values = dict(key="k", offer_id="0x1", hotel="Palm Bay 5*", hotel_id=1, stars=5, resort="Дубай", resort_id=160,
+                  country="ОАЭ", meal="AI", meal_id=5, room="Suite", room_id=6, date_from=dt.date(2027, 1, 5),
+                  date_to=dt.date(2027, 1, 12), nights=7, adults=2, children_ages=(), price=Decimal("4120"),
+                  currency="USD", availability="available", bookable=True, tour="ОАЭ", raw={})
+    values.update(kw)
+    return drafts.offer_to_dict(tours.Offer(**values), demo=False)
+
+
+def test_an_offer_card_shows_the_hotels_stars_in_both_languages():
+    from crystal_bay.bot.search import _offer_text
+
+    assert _offer_text(_offer(), "ru").splitlines()[0] == "🏨 Palm Bay ★★★★★"  # "5*" from the name becomes stars
+    assert _offer_text(_offer(hotel="Sea Breeze", stars=3), "en").splitlines()[0] == "🏨 Sea Breeze ★★★"
+    assert _offer_text(_offer(hotel="Guest House", stars=None), "ru").splitlines()[0] == "🏨 Guest House"
+
+
+def test_long_place_lists_page_through_all_entries():
+    refs = [Ref(id=i, name=f"Город {i}", name_alt="") for i in range(45)]
+
+    def page(n: int) -> tuple[list[str], list[str]]:
+        rows = keyboards.places(refs, "dep", "ru", page=n).inline_keyboard
+        data = [b.callback_data for row in rows for b in row]
+        return [d for d in data if d.startswith("dep:")], [d for d in data if d.startswith("pg:")]
+
+    seen = []
+    for n, turns in ((0, ["pg:dep:1"]), (1, ["pg:dep:0", "pg:dep:2"]), (2, ["pg:dep:1"])):
+        places, paging = page(n)
+        assert paging == turns
+        seen += places
+    assert seen == [f"dep:{i}" for i in range(45)]  # every city reachable, none twice
+    first = keyboards.places(refs, "dep", "ru").inline_keyboard
+    assert [b.text for b in first[-2]] == ["Ещё (25) ›"] and [b.text for b in first[-1]] == ["« Назад", "Отмена"]
+    single = keyboards.places(refs[:20], "dep", "ru").inline_keyboard
+    assert all(b.callback_data.startswith("dep:") for b in single[-2])  # a list that fits: no paging row

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import select
 
 import bot_runner
 from crystal_bay.api.app import create_api
@@ -113,3 +114,70 @@ def test_bot_runner_registers_the_webhook_with_its_secret(tg, capsys):
     assert "Webhook set for @crystalbay_sandbox_bot" in capsys.readouterr().out
     assert bot_runner.main(["--delete-webhook"]) == 0
     assert sandbox.webhook is None
+
+
+@pytest.mark.asyncio
+async def test_an_update_not_sent_as_json_is_refused_with_403_like_ptbs_own_server(tg):
+    _url, sandbox = tg
+    headers = {"X-Telegram-Bot-Api-Secret-Token": _secret(sandbox)}
+    update = _update(sandbox, 881003, "/start")
+    try:
+        for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+            response = await _post(update, {**headers, "Content-Type": content_type})
+            assert response.status_code == 403 and "application/json" in response.json()["detail"]
+        assert sandbox.bot_messages(881003) == []
+        charset = await _post(update, {**headers, "Content-Type": "application/json; charset=utf-8"})
+        assert charset.status_code == 200 and charset.json() == {"ok": True}
+        await sandbox.wait_for(lambda: len(sandbox.bot_messages(881003)) >= 2)
+    finally:
+        await webhook.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_webhook_bot_sets_its_command_menu_in_both_languages(tg):
+    _url, sandbox = tg
+    try:
+        assert (await _post(_update(sandbox, 881004, "/help"), {"X-Telegram-Bot-Api-Secret-Token": _secret(sandbox)})
+                ).status_code == 200
+        await sandbox.wait_for(lambda: bool(sandbox.bot_messages(881004)))
+    finally:
+        await webhook.stop()
+    names = ["start", "help", "cancel", "language"]
+    assert [c["command"] for c in sandbox.my_commands("en")] == names
+    assert sandbox.my_commands("en")[1]["description"] == "What the bot can do"
+    assert sandbox.my_commands("ru") == sandbox.my_commands() and sandbox.my_commands()[1]["description"] == \
+        "Что умеет бот"  # Russian also for every other language
+
+
+@pytest.mark.asyncio
+async def test_repeats_are_recognised_per_bot_and_old_events_are_pruned(tg, settings_env, monkeypatch):
+    import datetime as dt
+
+    from crystal_bay.api import telegram_webhook
+    from crystal_bay.db import session_scope
+    from crystal_bay.models import WebhookEvent
+
+    url, sandbox = tg
+    now = dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        for days, key in ((8, "old"), (6, "recent")):
+            session.add(WebhookEvent(source="telegram", event_key=f"prune-test-{key}", payload={},
+                                     received_at=now - dt.timedelta(days=days)))
+    monkeypatch.setattr(telegram_webhook, "_pruned_at", 0.0)
+    update = _update(sandbox, 881005, "/start")
+    other = TelegramSandbox(token="7000000002:another-sandbox-bot-of-the-same-agency")
+    same_id = {**_update(other, 881006, "/start"), "update_id": update["update_id"]}  # another bot's update, same id
+    try:
+        assert (await _post(update, {"X-Telegram-Bot-Api-Secret-Token": _secret(sandbox)})).json() == {"ok": True}
+        await sandbox.wait_for(lambda: len(sandbox.bot_messages(881005)) >= 2)
+        with serve(create_app(other)) as other_url:  # the agency switches to another bot; its update ids are its own
+            settings_env(TELEGRAM_BOT_TOKEN=other.token, TELEGRAM_API_BASE_URL=f"{other_url}/bot")
+            again = await _post(same_id, {"X-Telegram-Bot-Api-Secret-Token": _secret(other)})
+            assert again.json() == {"ok": True}  # not taken for a repeat of the first bot's update
+            await other.wait_for(lambda: len(other.bot_messages(881006)) >= 2)
+            await webhook.stop()
+    finally:
+        await webhook.stop()
+    with session_scope() as session:
+        keys = {e.event_key for e in session.exec(select(WebhookEvent).where(WebhookEvent.source == "telegram"))}
+    assert "prune-test-old" not in keys and "prune-test-recent" in keys

@@ -175,3 +175,48 @@ def test_bot_state_rows_are_upserted_and_deleted(session):
     _write(session=session, upserts=[], deletes=[("t", "conversation", "main", "[1, 1]")])
     assert _rows(session=session, namespace="t", kind="conversation", name="main") == []
     assert session.get(BotState, ("t", "chat", "", "1")) is not None
+
+
+def _timeline(session, lead_id: int) -> list[str]:
+    return [i.text for i in conversations.timeline(session=session, lead_id=lead_id)]
+
+
+def test_the_customer_going_back_to_the_bot_unflags_the_lead_unless_it_was_a_complaint(session):
+    asked = chat_leads.request_human(session=session, person=_person(511), reason="button")
+    info = chat_leads.resume_bot(session=session, namespace="telegram", chat_id=511)
+    assert not info.paused and not session.get(Lead, asked.lead_id).needs_human
+    assert "Клиент вернулся к боту — бот снова отвечает автоматически" in _timeline(session, asked.lead_id)
+
+    complaint = chat_leads.request_human(session=session, person=_person(512), reason="complaint")
+    assert not chat_leads.resume_bot(session=session, namespace="telegram", chat_id=512).paused
+    assert session.get(Lead, complaint.lead_id).needs_human  # a complaint still waits for a manager
+
+
+def test_an_idle_handoff_goes_back_to_the_bot_but_not_while_a_manager_is_writing(session):
+    info = chat_leads.request_human(session=session, person=_person(513), reason="button")
+    paused_at = session.get(BotChat, ("telegram", 513)).paused_at
+    soon, later = paused_at + dt.timedelta(hours=3), paused_at + dt.timedelta(hours=5)
+    assert chat_leads.resume_if_idle(session=session, namespace="telegram", chat_id=513, hours=4, now=soon).paused
+    reply = messaging.send_to_customer(session=session, lead_id=info.lead_id, text="Смотрю варианты", actor=MANAGER)
+    reply.created_at = paused_at + dt.timedelta(hours=2)
+    session.add(reply)
+    session.flush()
+    # 5 h after the handoff but only 3 h after the manager's last message: the manager keeps the chat
+    assert chat_leads.resume_if_idle(session=session, namespace="telegram", chat_id=513, hours=4, now=later).paused
+    after = chat_leads.resume_if_idle(session=session, namespace="telegram", chat_id=513, hours=4,
+                                      now=later + dt.timedelta(hours=2))
+    assert not after.paused
+    assert session.get(Lead, info.lead_id).needs_human  # nobody answered the customer's request: still flagged
+    assert any("автоматически возвращён боту" in text for text in _timeline(session, info.lead_id))
+
+
+def test_a_write_over_a_revision_another_process_made_is_reported(session):
+    row = {"namespace": "t2", "kind": "chat", "name": "", "key": "7", "data": {"lang": "ru", "_rev": "a"},
+           "updated_at": dt.datetime.now(dt.UTC)}
+    assert _write(session=session, upserts=[row], deletes=[], expected={"7": None}) == []
+    assert _write(session=session, upserts=[{**row, "data": {"lang": "en", "_rev": "b"}}], deletes=[],
+                  expected={"7": "a"}) == []  # the revision this process wrote: no conflict
+    # another process wrote "b" meanwhile; this one still expects "a"
+    assert _write(session=session, upserts=[{**row, "data": {"lang": "ru", "_rev": "c"}}], deletes=[],
+                  expected={"7": "a"}) == ["7"]
+    assert session.get(BotState, ("t2", "chat", "", "7")).data == {"lang": "ru", "_rev": "c"}  # the newest answer

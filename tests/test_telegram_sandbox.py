@@ -191,3 +191,46 @@ def test_settings_schema_rules():
     assert config.model_copy(update={"webhook_secret": SecretStr("s_1")}).secret_token("k" * 32) == "s_1"
     secret = config.secret_token("k" * 32)
     assert secret == config.secret_token("k" * 32) != config.secret_token("j" * 32) and len(secret) == 48
+
+
+@pytest.mark.asyncio
+async def test_a_bot_cannot_write_first_and_unknown_chats_are_not_found(sandbox):
+    sandbox.user(11, started=False)  # known to Telegram, never opened the bot
+    bot = _bot(sandbox)
+    async with bot:
+        with pytest.raises(Forbidden, match="(?i)bot can.t initiate conversation with a user"):
+            await bot.send_message(11, "Здравствуйте!")
+        with pytest.raises(BadRequest, match="(?i)chat not found"):
+            await bot.send_message(12, "Здравствуйте!")
+        sandbox.send_text(11, "/start")  # they open the bot: now it may answer
+        assert (await bot.send_message(11, "Здравствуйте!")).text == "Здравствуйте!"
+
+    transport = httpx.ASGITransport(app=create_app(sandbox))
+    config = TelegramSettings(bot_token=SecretStr(DEFAULT_TOKEN), api_base_url="http://tg/bot")
+    sandbox.user(13, started=False)
+    sandbox.block(11)
+    async with TelegramClient(config, transport=transport) as client:
+        reasons = {}
+        for chat_id in (11, 12, 13):
+            with pytest.raises(TelegramError) as refused:
+                await client.send_message(chat_id, "Ау")
+            reasons[chat_id] = (refused.value.reason, refused.value.blocked, refused.value.temporary)
+    assert reasons == {11: ("blocked", True, False), 12: ("chat_not_found", False, False),
+                       13: ("not_started", False, False)}
+
+
+@pytest.mark.asyncio
+async def test_command_menus_are_kept_per_language(sandbox):
+    from telegram import BotCommand
+
+    bot = _bot(sandbox)
+    async with bot:
+        await bot.set_my_commands([BotCommand("start", "Начало"), BotCommand("help", "Справка")])
+        await bot.set_my_commands([BotCommand("start", "Start")], language_code="en")
+        assert [c.description for c in await bot.get_my_commands()] == ["Начало", "Справка"]
+        assert [c.description for c in await bot.get_my_commands(language_code="en")] == ["Start"]
+        assert await bot.get_my_commands(language_code="de") == ()  # no list of its own
+        with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+            await bot.set_my_commands([BotCommand("Not A Command", "x")])
+        await bot.delete_my_commands(language_code="en")
+    assert sandbox.my_commands("en") == [] and sandbox.my_commands()[0] == {"command": "start", "description": "Начало"}

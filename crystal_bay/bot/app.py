@@ -4,7 +4,10 @@
   the other (`PerChatUpdateProcessor`): a slow operator search or a flood-control wait in one chat never holds
   up the others, and one customer's quick taps never race each other.
 - `PatientRateLimiter` honours Telegram's 429 `retry_after` (waits and retries, up to MAX_RETRY_WAIT_S).
-- `DatabasePersistence` keeps chat data and the conversation state in the database.
+- `DatabasePersistence` keeps chat data and the conversation state in the database; in webhook mode (no polling) it
+  re-reads a chat's state before each of its updates, so several backend workers can serve one bot.
+- `set_commands` (the post-init hook) lists /start, /help, /cancel, /language in Telegram's command menu, in
+  Russian (the default) and English.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
-from telegram import Update
-from telegram.error import RetryAfter
+from telegram import BotCommand, Update
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -38,6 +41,7 @@ from crystal_bay.bot import booking, common, search, states
 from crystal_bay.bot.backends import Backends
 from crystal_bay.bot.backends import default as default_backends
 from crystal_bay.bot.persistence import DatabasePersistence
+from crystal_bay.bot.texts import t
 
 log = logging.getLogger("crystal_bay.bot")
 MAX_CONCURRENT = 256  # updates processed at once (different chats)
@@ -46,6 +50,7 @@ MAX_RETRY_WAIT_S = 30.0
 MAX_RETRIES = 3
 POLL_TIMEOUT_S = 10
 KEEPALIVE_S = 2.5
+COMMANDS = ("start", "help", "cancel", "language")  # shown in Telegram's menu; they work in every state
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -133,6 +138,7 @@ def conversation() -> ConversationHandler:
         CommandHandler("language", common.language),
         cq(common.menu_action, r"^m:"),
         cq(common.set_language, r"^lang:(ru|en)$"),
+        cq(common.resume, r"^resume$"),
         cq(booking.want, r"^want:\d+$"),
         cq(search.more, r"^more$"),
         cq(search.edit_field, r"^edit:\w+$"),
@@ -146,8 +152,10 @@ def conversation() -> ConversationHandler:
         entry_points=anywhere,
         states={
             states.MENU: [],
-            states.DEPARTURE: step(cq(search.pick_departure, r"^dep:\d+$"), name=states.DEPARTURE),
-            states.COUNTRY: step(cq(search.pick_country, r"^cty:\d+$"), name=states.COUNTRY),
+            states.DEPARTURE: step(cq(search.pick_departure, r"^dep:\d+$"), cq(search.page, r"^pg:dep:\d+$"),
+                                   name=states.DEPARTURE),
+            states.COUNTRY: step(cq(search.pick_country, r"^cty:\d+$"), cq(search.page, r"^pg:cty:\d+$"),
+                                 name=states.COUNTRY),
             states.DATES: step(cq(search.pick_month, r"^mon:\d{4}-\d{2}$"), name=states.DATES),
             states.NIGHTS: step(cq(search.pick_nights, r"^ngt:\d+-\d+$"),
                                 MessageHandler(number, search.typed_number(states.NIGHTS)), name=states.NIGHTS),
@@ -182,11 +190,27 @@ def conversation() -> ConversationHandler:
     )
 
 
-def register_handlers(app: Application) -> None:
+def register_handlers(app: Application) -> ConversationHandler:
+    """The gate, the conversation, persisting after each update, the error handler; returns the conversation."""
     app.add_handler(TypeHandler(Update, common.gate), group=-1)
-    app.add_handler(conversation(), group=0)
+    app.add_handler(main := conversation(), group=0)
     app.add_handler(TypeHandler(Update, common.persist), group=1)
     app.add_error_handler(common.on_error)
+    return main
+
+
+async def set_commands(app: Application) -> None:
+    """Post-init: the commands in Telegram's menu — Russian for everyone, English for English-speaking users.
+    A failure is logged; the bot works without the menu."""
+    def commands(lang: str) -> list[BotCommand]:
+        return [BotCommand(name, t(lang, f"command.{name}")) for name in COMMANDS]
+
+    try:
+        await app.bot.set_my_commands(commands("ru"))
+        await app.bot.set_my_commands(commands("ru"), language_code="ru")
+        await app.bot.set_my_commands(commands("en"), language_code="en")
+    except TelegramError as exc:
+        log.warning("could not set the bot's command menu: %s", exc)
 
 
 def _file_url(base_url: str) -> str | None:
@@ -195,9 +219,13 @@ def _file_url(base_url: str) -> str | None:
 
 def build_application(*, token: str, base_url: str = "https://api.telegram.org/bot", namespace: str = "telegram",
                       transport: httpx.AsyncBaseTransport | None = None, backends: Backends | None = None,
-                      persistence: DatabasePersistence | None = None, polling: bool = True) -> Application:
+                      persistence: DatabasePersistence | None = None, polling: bool = True,
+                      handoff_hours: int = 0) -> Application:
     """The bot as a PTB Application pointed at any Bot API server (`base_url` in PTB's form: the token is
-    appended). `transport` lets it talk to an in-process server (the dashboard's preview)."""
+    appended). `transport` lets it talk to an in-process server (the dashboard's preview). `handoff_hours`: after
+    a handoff, the bot answers again once neither the handoff nor a manager's message is that recent (0: never).
+    `run_polling` runs the post-init hook (`set_commands`); whoever starts the Application otherwise calls
+    `app.post_init(app)` after `initialize()`."""
     extra = {"transport": transport} if transport is not None else {}
     # Idle connections are dropped before a server's usual 5 s keep-alive ends, so a reply never goes out on a
     # connection the server is closing at that moment (httpx's default is also 5 s: a race under load).
@@ -205,6 +233,9 @@ def build_application(*, token: str, base_url: str = "https://api.telegram.org/b
     # than it saves; 32 connections carry far more than Telegram's ~30 messages/s per bot.
     limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS,
                           keepalive_expiry=KEEPALIVE_S)
+    # Long polling has one consumer per bot (Telegram refuses a second getUpdates), so state is shared with no one;
+    # webhook mode may run in several backend workers: each re-reads a chat's state before its update.
+    persistence = persistence or DatabasePersistence(namespace, shared=not polling)
     builder = (
         ApplicationBuilder().token(token).base_url(base_url)
         .request(HTTPXRequest(connection_pool_size=MAX_CONNECTIONS, read_timeout=15, write_timeout=15,
@@ -213,7 +244,8 @@ def build_application(*, token: str, base_url: str = "https://api.telegram.org/b
                                           connect_timeout=10, httpx_kwargs=extra or None))
         .concurrent_updates(PerChatUpdateProcessor())
         .rate_limiter(PatientRateLimiter())
-        .persistence(persistence or DatabasePersistence(namespace))
+        .persistence(persistence)
+        .post_init(set_commands)
         .arbitrary_callback_data(False)
         .job_queue(None)  # no timed jobs in the bot (the app's scheduler runs those)
     )
@@ -224,5 +256,6 @@ def build_application(*, token: str, base_url: str = "https://api.telegram.org/b
     app = builder.build()
     app.bot_data["namespace"] = namespace
     app.bot_data["backends"] = backends or default_backends()
-    register_handlers(app)
+    app.bot_data["handoff_hours"] = handoff_hours
+    persistence.watch(register_handlers(app))
     return app

@@ -20,6 +20,7 @@ from crystal_bay.db import session_scope
 from crystal_bay.integrations.samo import Ref
 from crystal_bay.services import ai, tours
 from crystal_bay.services.ai import Extraction, rules_engine
+from crystal_bay.services.ai.openai_engine import EngineError, get_engine
 from crystal_bay.services.ai.processor import local_today
 from crystal_bay.settings import get_settings
 
@@ -75,14 +76,28 @@ class Backends:
             self._ai = (await in_session(ai.openai_config), time.monotonic())
         return self._ai[0]
 
-    async def extract(self, text: str) -> Extraction:
-        """Read a free-text message: OpenAI when configured (the rules engine when it fails), else the rules."""
+    async def read(self, text: str) -> tuple[Extraction, str | None]:
+        """Read a free-text message: OpenAI when configured, else the rules engine. When OpenAI is configured but
+        fails, the rules engine answers and the reason comes second (for the managers to see); otherwise None."""
         try:
             config = await self._openai()
-            return await ai.extract(text, today=today(), engine=None if config else "rules", config=config)
         except Exception:  # noqa: BLE001 - the AI must never break the chat; the rules engine always answers
-            log.exception("AI extraction failed; falling back to the rules engine")
-            return rules_engine.extract(text, today=today())
+            log.exception("the OpenAI settings could not be read; the rules engine answers")
+            return rules_engine.extract(text, today=today()), "настройки OpenAI не прочитались"
+        if config is None:
+            return rules_engine.extract(text, today=today()), None
+        try:
+            return await get_engine(config).extract(text, today=today()), None
+        except EngineError as exc:
+            log.warning("OpenAI extraction failed (%s); the rules engine answers.", exc.message)
+            return rules_engine.extract(text, today=today()), exc.message
+        except Exception as exc:  # noqa: BLE001 - the AI must never break the chat
+            log.exception("OpenAI extraction failed unexpectedly; the rules engine answers")
+            return rules_engine.extract(text, today=today()), f"{type(exc).__name__}: {exc}"[:300]
+
+    async def extract(self, text: str) -> Extraction:
+        """Read a free-text message (see `read`), without the reason of a fallback."""
+        return (await self.read(text))[0]
 
     async def _samo(self) -> tuple[Any, bool]:
         if self._config is None or time.monotonic() - self._config_at > CONFIG_TTL_S:

@@ -1,11 +1,12 @@
 """Helpers every handler uses, and the handlers that work anywhere: the gate before all others, /start and the
-menu, /help, /cancel, /language, «Мои заявки», «О нас», the handoff to a manager, persistence after each
-update and the error handler."""
+menu, /help, /cancel, /language, «Мои заявки», «О нас», the handoff to a manager and going back to the bot,
+persistence after each update and the error handler."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.constants import ChatAction
@@ -22,6 +23,8 @@ from crystal_bay.services.chat_leads import ChatPerson
 log = logging.getLogger("crystal_bay.bot")
 Context = ContextTypes.DEFAULT_TYPE
 SEEN_KEEP = 50  # update ids remembered per chat (a repeated update is dropped)
+PASS_WHILE_PAUSED = ("start", "help", "cancel", "language")  # commands that work while a manager has the chat
+ERROR_NOTE_EVERY_S = 900  # an unexpected error goes on the lead's timeline at most this often per chat
 
 
 # ---------- helpers ----------
@@ -97,10 +100,18 @@ async def show_menu(update: Update, context: Context, text: str | None = None) -
 # ---------- before and after every update ----------
 
 
+def _command(update: Update) -> str | None:
+    """The command a message starts with ("start" for "/start@agency_bot now"), if any."""
+    text = update.message.text if update.message and update.message.text else ""
+    return text.split()[0][1:].split("@")[0].lower() if text.startswith("/") else None
+
+
 async def gate(update: Update, context: Context) -> None:
     """Runs first (group -1): drops a repeated update; stores what the customer typed or shared on the lead's
-    timeline (opening the lead); stays silent while a manager has the chat (a pressed button is still
-    answered, a command gets one line saying a manager will answer)."""
+    timeline (opening the lead); stays silent while a manager has the chat — except /help, /language (and the
+    language buttons), /start (which says a manager is on it and offers «Вернуться к боту»), /cancel and that
+    button (back to the bot). Another pressed button is answered with a line saying a manager will answer, as is
+    another command. With `handoff_hours` set, a handoff idle that long is given back to the bot first."""
     chat = update.effective_chat
     if chat is None or chat.type != "private" or update.effective_user is None:
         raise ApplicationHandlerStop
@@ -119,13 +130,21 @@ async def gate(update: Update, context: Context) -> None:
                                 message_id=message.message_id, text=typed)
     else:
         info = await read_session(chat_leads.chat_info, namespace=namespace(context), chat_id=chat.id)
+    if info.paused and (hours := context.bot_data.get("handoff_hours") or 0):
+        info = await in_session(chat_leads.resume_if_idle, namespace=namespace(context), chat_id=chat.id, hours=hours)
     context.chat_data["lead_id"], context.chat_data["booked"] = info.lead_id, info.booked
-    if info.paused:
-        if update.callback_query:
-            await update.callback_query.answer(t(lang(context), "handoff.waiting"))
-        elif message and message.text and message.text.startswith("/"):
-            await send(update, context, t(lang(context), "handoff.waiting"))
-        raise ApplicationHandlerStop
+    context.chat_data["paused"] = info.paused
+    if not info.paused:
+        return
+    data = (update.callback_query.data or "") if update.callback_query else ""
+    if _command(update) in PASS_WHILE_PAUSED or data == "resume" or data.startswith("lang:"):
+        return  # answered by the conversation's handlers, which know the chat is paused
+    if update.callback_query:
+        await update.callback_query.answer(t(lang(context), "handoff.waiting"))
+    elif _command(update):
+        await send(update, context, t(lang(context), "handoff.waiting"))
+    await persist(update, context)
+    raise ApplicationHandlerStop
 
 
 async def persist(update: Update, context: Context) -> None:
@@ -139,33 +158,56 @@ async def persist(update: Update, context: Context) -> None:
         app.persistence.schedule_flush(app)
 
 
+async def _note_error(context: Context, text: str) -> None:
+    """Put what went wrong on the chat's lead, so the managers see it (at most every ERROR_NOTE_EVERY_S per chat)."""
+    lead_id = context.chat_data.get("lead_id") if context.chat_data is not None else None
+    if not lead_id or time.time() - float(context.chat_data.get("error_noted_at") or 0) < ERROR_NOTE_EVERY_S:
+        return
+    context.chat_data["error_noted_at"] = time.time()
+    try:
+        await in_session(chat_leads.note, lead_id=lead_id, text=text)
+    except Exception:  # noqa: BLE001 - the error handler must not fail; the original error is logged already
+        log.exception("lead %s: the bot error note was not added", lead_id)
+
+
 async def on_error(update: object, context: Context) -> None:
-    """Logs first. A customer who blocked the bot is remembered (the lead says so); otherwise the customer
-    gets a polite line when we can still reach them. Other chats are never affected."""
+    """Logs first. A customer who blocked the bot is remembered (the lead says so); another refusal to deliver
+    is noted on the lead. An unexpected error is noted on the chat's lead (so a manager can step in) and the
+    customer gets a polite line when we can still reach them. Other chats are never affected."""
     error = context.error
     chat = update.effective_chat if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
         log.warning("chat %s: Telegram refused to deliver (%s)", chat.id if chat else "?", error.message)
-        if chat is not None:
+        if chat is not None and "blocked" in error.message.lower():
             await in_session(chat_leads.mark_blocked, namespace=namespace(context), chat_id=chat.id)
+        elif chat is not None:
+            await _note_error(context, f"Telegram не доставил ответ бота: {error.message}")
         return
     if isinstance(error, RetryAfter):
         log.warning("chat %s: Telegram flood control still active after retries: %s", chat.id if chat else "?", error)
         return
     log.error("bot error on update %s", getattr(update, "update_id", "?"), exc_info=error)
-    if chat is not None:
-        try:
-            await context.bot.send_message(chat_id=chat.id, text=t(lang(context), "error"),
-                                           reply_markup=keyboards.main_menu(lang(context)))
-        except TelegramError as exc:
-            log.warning("chat %s: could not apologise either: %s", chat.id, exc)
+    if chat is None:
+        return
+    await _note_error(context, f"Бот не смог обработать сообщение клиента из-за внутренней ошибки "
+                               f"({type(error).__name__}); клиенту предложено повторить или позвать менеджера. "
+                               "Проверьте диалог; подробности — в журнале бота.")
+    try:
+        await context.bot.send_message(chat_id=chat.id, text=t(lang(context), "error"),
+                                       reply_markup=keyboards.main_menu(lang(context)))
+    except TelegramError as exc:
+        log.warning("chat %s: could not apologise either: %s", chat.id, exc)
 
 
 # ---------- commands and the menu ----------
 
 
-async def start(update: Update, context: Context) -> str:
-    """/start: greets the customer by name and shows the menu; forgets a half-done search. Asks: what to do."""
+async def start(update: Update, context: Context) -> str | None:
+    """/start: greets the customer by name and shows the menu; forgets a half-done search. Asks: what to do.
+    While a manager has the chat: says so and offers «Вернуться к боту» (nothing is forgotten)."""
+    if context.chat_data.get("paused"):
+        await send(update, context, t(lang(context), "handoff.paused"), keyboards.resume(lang(context)))
+        return None
     reset_search(context)
     name = update.effective_user.first_name or ""
     await send(update, context, t(lang(context), "greeting", name=name), ReplyKeyboardRemove())
@@ -178,10 +220,25 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def cancel(update: Update, context: Context) -> str:
-    """/cancel or «Отмена»: drops the current search or booking request and shows the menu."""
+    """/cancel or «Отмена»: drops the current search or booking request and shows the menu. While a manager has
+    the chat: gives the chat back to the bot (see `resume`)."""
+    if context.chat_data.get("paused"):
+        return await resume(update, context)
     await settle(update, context)
     reset_search(context)
     await send(update, context, t(lang(context), "cancelled"), ReplyKeyboardRemove())
+    return await show_menu(update, context)
+
+
+async def resume(update: Update, context: Context) -> str:
+    """«Вернуться к боту» (or /cancel) after a handoff: the bot answers this chat again (the lead says so), then the
+    menu. A stale button (a manager handed the chat back already) just shows the menu."""
+    await settle(update, context, keep_text=True)
+    if context.chat_data.get("paused"):
+        await in_session(chat_leads.resume_bot, namespace=namespace(context), chat_id=update.effective_chat.id)
+        context.chat_data["paused"] = False
+        reset_search(context)
+        await send(update, context, t(lang(context), "handoff.resumed"), ReplyKeyboardRemove())
     return await show_menu(update, context)
 
 
@@ -196,7 +253,10 @@ async def set_language(update: Update, context: Context) -> None:
     context.chat_data["lang"] = chosen
     await settle(update, context, t(chosen, "language.set"))
     await in_session(chat_leads.set_language, person=person(update, context), language=chosen)
-    await send(update, context, t(chosen, "menu"), keyboards.main_menu(chosen))
+    if context.chat_data.get("paused"):
+        await send(update, context, t(chosen, "handoff.paused"), keyboards.resume(chosen))
+    else:
+        await send(update, context, t(chosen, "menu"), keyboards.main_menu(chosen))
 
 
 async def about(update: Update, context: Context) -> str:
@@ -238,6 +298,7 @@ async def handoff(update: Update, context: Context, reason: str = "button") -> s
     await in_session(chat_leads.request_human, person=person(update, context), reason=reason)
     await send(update, context, t(lang(context), "handoff"), ReplyKeyboardRemove())
     context.chat_data["step"] = states.MENU
+    context.chat_data["paused"] = True
     return states.MENU
 
 

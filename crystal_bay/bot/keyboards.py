@@ -13,6 +13,7 @@ NIGHT_CHOICES = ((6, 8), (7, 10), (10, 12), (12, 14), (14, 21))
 BUDGETS = {"USD": (1000, 2000, 3000, 5000), "EUR": (1000, 2000, 3000, 5000),
            "KZT": (500_000, 1_000_000, 1_500_000, 2_500_000), "RUB": (100_000, 200_000, 300_000, 500_000)}
 MONTHS_AHEAD = 9
+PLACES_PAGE = 20  # departure cities or countries per screen (ten rows of two), then «Ещё ›»
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -40,15 +41,29 @@ def to_menu(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button(t(lang, "btn.menu"), "m:menu")]])
 
 
+def resume(lang: str) -> InlineKeyboardMarkup:
+    """While a manager has the chat: the way back to the bot."""
+    return InlineKeyboardMarkup([[_button(t(lang, "btn.resume"), "resume")]])
+
+
 def languages() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button("Русский", "lang:ru"), _button("English", "lang:en")]])
 
 
-def places(refs: list[Ref], kind: str, lang: str, *, back: bool = True) -> InlineKeyboardMarkup:
-    """Departure cities ("dep") or countries ("cty") from the operator's dictionaries, two per row."""
+def places(refs: list[Ref], kind: str, lang: str, *, back: bool = True, page: int = 0) -> InlineKeyboardMarkup:
+    """Departure cities ("dep") or countries ("cty") from the operator's dictionaries, two per row, PLACES_PAGE at a
+    time: «‹ Предыдущие» / «Ещё ›» turn the pages ("pg:<kind>:<page>")."""
+    pages = max(1, -(-len(refs) // PLACES_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = refs[page * PLACES_PAGE:(page + 1) * PLACES_PAGE]
     buttons = [_button(ref.name if lang == "ru" or not ref.name_alt else ref.name_alt.title(), f"{kind}:{ref.id}")
-               for ref in refs[:24]]
-    return InlineKeyboardMarkup([*_rows(buttons, 2), _nav(lang, back=back)])
+               for ref in shown]
+    turn = []
+    if page > 0:
+        turn.append(_button(t(lang, "btn.page_back"), f"pg:{kind}:{page - 1}"))
+    if page < pages - 1:
+        turn.append(_button(t(lang, "btn.page_more", n=len(refs) - (page + 1) * PLACES_PAGE), f"pg:{kind}:{page + 1}"))
+    return InlineKeyboardMarkup([*_rows(buttons, 2), *([turn] if turn else []), _nav(lang, back=back)])
 
 
 def months(today: dt.date, lang: str) -> InlineKeyboardMarkup:

@@ -61,6 +61,8 @@ class PreviewRuntime:
             app = build_application(token=self.sandbox.token, base_url=BASE_URL, namespace=NAMESPACE,
                                     transport=self.transport())
             await app.initialize()
+            if app.post_init is not None:  # the command menu, as run_polling would set it
+                await app.post_init(app)
             await app.updater.start_polling(timeout=10, poll_interval=0.0)
             await app.start()
             self.app, self.loop = app, loop

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from crystal_bay.bot import draft as drafts
 from crystal_bay.bot import keyboards, states
@@ -37,6 +40,8 @@ KEEP_OFFERS = 15
 Handler = Callable[[Update, Context], Awaitable[str | None]]
 NUMBER_RANGES = {states.NIGHTS: (1, 30), states.ADULTS: (1, 6), states.CHILDREN: (0, drafts.MAX_CHILDREN),
                  states.CHILD_AGE: (0, 17)}
+AI_NOTE_EVERY_S = 1800  # an OpenAI failure goes on the lead's timeline at most this often per chat
+STARS_IN_NAME = re.compile(r"\s*[1-5]\s?\*+\s*$")  # operators write "Sea Breeze Resort 4*"
 
 
 def _draft(context: Context) -> drafts.Draft:
@@ -147,6 +152,26 @@ async def pick_country(update: Update, context: Context) -> str:
     draft["country"] = name
     drafts.done(draft, states.COUNTRY)
     return await advance(update, context, states.COUNTRY)
+
+
+async def page(update: Update, context: Context) -> str:
+    """«Ещё ›» / «‹ Предыдущие» under the departure cities or countries ("pg:<dep|cty>:<page>"): the same question
+    with another page of the list, in place. Stores nothing; the step stays."""
+    query = update.callback_query
+    _pg, kind, number = query.data.split(":")
+    step = states.DEPARTURE if kind == "dep" else states.COUNTRY
+    try:
+        refs = (await backends(context).departures() if kind == "dep"
+                else await backends(context).destinations(_draft(context).get("departure") or "Алматы"))
+    except (IntegrationError, DomainError):
+        await settle(update, context, keep_text=True)
+        return await ask(update, context, step)  # says the list cannot be read, and what to do instead
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(keyboards.places(refs, kind, lang(context), page=int(number)))
+    except BadRequest as exc:  # pressed twice: the page is already shown
+        log.debug("could not turn the page: %s", exc)
+    return step
 
 
 async def pick_month(update: Update, context: Context) -> str:
@@ -314,12 +339,28 @@ async def _apply(update: Update, context: Context, reading) -> None:
         log.warning("lead %s: the AI reading was not applied: %s", lead_id, exc)
 
 
+async def _note_ai_failure(context: Context, reason: str) -> None:
+    """OpenAI failed and the rules engine read the message: the managers see it on the lead (once in a while)."""
+    lead_id = context.chat_data.get("lead_id")
+    if not lead_id or time.time() - float(context.chat_data.get("ai_noted_at") or 0) < AI_NOTE_EVERY_S:
+        return
+    context.chat_data["ai_noted_at"] = time.time()
+    try:
+        await in_session(chat_leads.note, lead_id=lead_id,
+                         text=f"ИИ (OpenAI) не ответил: {reason}. Бот разобрал сообщения клиента резервным движком "
+                              "правил — проверьте, правильно ли он понял запрос.")
+    except DomainError as exc:
+        log.warning("lead %s: the AI failure note was not added: %s", lead_id, exc)
+
+
 async def free_text(update: Update, context: Context) -> str | None:
     """Anything typed where no step expects it: read by the AI engine (OpenAI or the rules engine). A request for a
     person or a complaint hands the chat to a manager; what it understood about the trip fills the search (and
     the lead), is shown back, and only what is still missing is asked."""
     code, text = lang(context), update.message.text
-    reading = await backends(context).extract(text)
+    reading, ai_failure = await backends(context).read(text)
+    if ai_failure:
+        await _note_ai_failure(context, ai_failure)
     if reading.intent in ("human_request", "complaint"):
         await _apply(update, context, reading)
         return await handoff(update, context, reason=reading.intent)
@@ -351,8 +392,18 @@ async def free_text(update: Update, context: Context) -> str | None:
 # ---------- the search and its results ----------
 
 
+def _hotel_and_stars(offer: dict) -> tuple[str, str]:
+    """The hotel's name and its stars as ★ (the "4*" operators append to the name is then dropped)."""
+    hotel, stars = offer["hotel"], offer.get("stars")
+    if isinstance(stars, int) and 1 <= stars <= 5:
+        return STARS_IN_NAME.sub("", hotel) or hotel, "★" * stars
+    return hotel, ""
+
+
 def _offer_text(offer: dict, code: str) -> str:
-    text = t(code, "offer", hotel=offer["hotel"], resort=offer["resort"], country=offer["country"],
+    hotel, stars = _hotel_and_stars(offer)
+    text = t(code, "offer", hotel=hotel, stars=f" {stars}" if stars else "", resort=offer["resort"],
+             country=offer["country"],
              start=day(dt.date.fromisoformat(offer["date_from"])), end=day(dt.date.fromisoformat(offer["date_to"])),
              nights=offer["nights"], meal=meal_label(offer["meal"], code), room=offer["room"],
              price=money(Decimal(offer["price"])), currency=offer["currency"],

@@ -23,7 +23,10 @@ RU: dict[str, str] = {
              "• принять заявку на понравившийся тур;\n"
              "• показать ваши заявки и их статус — «Мои заявки»;\n"
              "• позвать менеджера — «Связаться с менеджером».\n\n"
-             "Команды: /start — начало, /cancel — отменить текущий шаг, /language — язык, /help — эта справка."),
+             "Команды: /start — начало, /cancel — отменить текущий шаг, /language — язык, /help — эта справка.\n\n"
+             "Когда вы позвали менеджера, бот молчит, пока менеджер ведёт диалог: пишите здесь, менеджер всё увидит. "
+             "/help и /language работают и в это время; /start покажет кнопку «Вернуться к боту», а /cancel сразу "
+             "вернёт вас к боту (подбор туров, заявки)."),
     "about": ("Crystal Bay Travel — турагентство в Казахстане. Вылеты из Алматы, Астаны и Шымкента: Вьетнам, "
               "Таиланд, Турция, ОАЭ, Египет и другие направления.\n"
               "Подбираем туры у туроператора, бронируем и сопровождаем до возвращения домой.\n"
@@ -52,6 +55,14 @@ RU: dict[str, str] = {
     "btn.no_budget": "Без ограничений",
     "btn.use_name": "Да, {name}",
     "btn.nights_exact": "{n} ночей",
+    "btn.page_more": "Ещё ({n}) ›",
+    "btn.page_back": "‹ Предыдущие",
+    "btn.resume": "Вернуться к боту",
+    # Telegram's command menu
+    "command.start": "Начало: меню бота",
+    "command.help": "Что умеет бот",
+    "command.cancel": "Отменить текущий шаг",
+    "command.language": "Язык / Language",
     # the guided search
     "ask.departure": "Откуда летим? Выберите город вылета.",
     "ask.country": "Куда хотите поехать?",
@@ -98,7 +109,7 @@ RU: dict[str, str] = {
     "searching": "🔎 Ищу туры у туроператора…",
     "found": "Нашёл вариантов: {total}. Самые выгодные:",
     "found.demo": "⚠️ Демо-режим: туры и цены из песочницы, не настоящие.",
-    "offer": ("🏨 {hotel}\n📍 {resort}, {country}\n📅 {start} — {end}, {nights} ноч.\n🍽 {meal} · {room}\n"
+    "offer": ("🏨 {hotel}{stars}\n📍 {resort}, {country}\n📅 {start} — {end}, {nights} ноч.\n🍽 {meal} · {room}\n"
               "💰 {price} {currency} за всех ({per_person} {currency} на человека)"),
     "offer.few": "⚠️ Мест мало",
     "offer.request": "⚠️ Места под запрос",
@@ -142,6 +153,9 @@ RU: dict[str, str] = {
     "handoff": ("Передал ваш вопрос менеджеру 👩‍💼 Он ответит здесь, в этом чате, в рабочее время "
                 "(пн–сб, 9:00–19:00). Пока менеджер ведёт диалог, бот не отвечает автоматически."),
     "handoff.waiting": "Менеджер уже получил ваше сообщение и ответит здесь.",
+    "handoff.paused": ("Вашим вопросом занимается менеджер 👩‍💼 — он ответит здесь, в этом чате. Пока бот молчит. "
+                       "Хотите снова к боту (подбор туров, заявки)? Нажмите «Вернуться к боту»."),
+    "handoff.resumed": "Хорошо, вы снова с ботом. Менеджер видит вашу переписку и при необходимости напишет здесь.",
 }
 
 EN: dict[str, str] = {
@@ -161,7 +175,10 @@ EN: dict[str, str] = {
              "• show your requests and their status — “My requests”;\n"
              "• call a manager — “Contact a manager”.\n\n"
              "Commands: /start — start over, /cancel — cancel the current step, /language — language, "
-             "/help — this help."),
+             "/help — this help.\n\n"
+             "When you have called a manager, the bot stays quiet while the manager has the conversation: write here, "
+             "the manager sees everything. /help and /language still work; /start shows a “Back to the bot” button, "
+             "and /cancel takes you straight back to the bot (tour search, requests)."),
     "about": ("Crystal Bay Travel is a travel agency in Kazakhstan. Flights from Almaty, Astana and Shymkent to "
               "Vietnam, Thailand, Turkey, the UAE, Egypt and more.\n"
               "We find tours at the operator, book them and look after you until you are back home.\n"
@@ -189,6 +206,13 @@ EN: dict[str, str] = {
     "btn.no_budget": "No limit",
     "btn.use_name": "Yes, {name}",
     "btn.nights_exact": "{n} nights",
+    "btn.page_more": "More ({n}) ›",
+    "btn.page_back": "‹ Previous",
+    "btn.resume": "Back to the bot",
+    "command.start": "Start: the bot's menu",
+    "command.help": "What the bot can do",
+    "command.cancel": "Cancel the current step",
+    "command.language": "Язык / Language",
     "ask.departure": "Where do you fly from? Choose a departure city.",
     "ask.country": "Where would you like to go?",
     "ask.dates": "When? Choose a month or write the dates, e.g. “from 10 to 20 March”.",
@@ -233,7 +257,7 @@ EN: dict[str, str] = {
     "searching": "🔎 Searching tours at the operator…",
     "found": "Found {total} options. The best value:",
     "found.demo": "⚠️ Demo mode: tours and prices come from the sandbox, they are not real.",
-    "offer": ("🏨 {hotel}\n📍 {resort}, {country}\n📅 {start} — {end}, {nights} nights\n🍽 {meal} · {room}\n"
+    "offer": ("🏨 {hotel}{stars}\n📍 {resort}, {country}\n📅 {start} — {end}, {nights} nights\n🍽 {meal} · {room}\n"
               "💰 {price} {currency} for everyone ({per_person} {currency} per person)"),
     "offer.few": "⚠️ Few places left",
     "offer.request": "⚠️ Places on request",
@@ -275,6 +299,10 @@ EN: dict[str, str] = {
                 "hours (Mon–Sat, 9:00–19:00). While a manager has the conversation, the bot does not answer "
                 "automatically."),
     "handoff.waiting": "A manager has your message and will answer here.",
+    "handoff.paused": ("A manager is handling your question 👩‍💼 and will answer here, in this chat. Meanwhile the bot "
+                       "stays quiet. Want the bot back (tour search, requests)? Press “Back to the bot”."),
+    "handoff.resumed": ("OK, you are back with the bot. The manager sees your conversation and will write here if "
+                        "needed."),
 }
 
 TABLES = {"ru": RU, "en": EN}

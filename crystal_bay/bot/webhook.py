@@ -25,11 +25,14 @@ async def application(config: TelegramSettings) -> Application:
     async with lock:
         running = _RUNNING.get(loop_id)
         if running is not None and running[:2] == (token, base):
+            running[2].bot_data["handoff_hours"] = config.handoff_hours  # a setting changed meanwhile
             return running[2]
         if running is not None:
             await _stop(running[2])
-        app = build_application(token=token, base_url=base, polling=False)
+        app = build_application(token=token, base_url=base, polling=False, handoff_hours=config.handoff_hours)
         await app.initialize()
+        if app.post_init is not None:  # the command menu (run_polling would call it; here we start the app ourselves)
+            await app.post_init(app)
         await app.start()
         _RUNNING[loop_id] = (token, base, app)
         log.info("Telegram bot started in webhook mode as @%s", app.bot.username)

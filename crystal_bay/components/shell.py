@@ -8,15 +8,15 @@ import reflex as rx
 
 from crystal_bay.state.base import AppState
 
-NAV_ITEMS: tuple[tuple[str, str, str, bool], ...] = (
-    # (route, i18n key, lucide icon, admin only)
-    ("/", "nav.board", "kanban", False),
-    ("/inbox", "nav.inbox", "inbox", False),
-    ("/bookings", "nav.bookings", "plane", False),
-    ("/analytics", "nav.analytics", "chart-column", False),
-    ("/bot-preview", "nav.bot_preview", "bot", False),
-    ("/import", "nav.import", "file-up", True),
-    ("/settings", "nav.settings", "settings", True),
+NAV_ITEMS: tuple[tuple[str, str, str, str], ...] = (
+    # (route, i18n key, lucide icon, shown to: "all", "admin" only, or everyone in "demo" mode only)
+    ("/", "nav.board", "kanban", "all"),
+    ("/inbox", "nav.inbox", "inbox", "all"),
+    ("/bookings", "nav.bookings", "plane", "all"),
+    ("/analytics", "nav.analytics", "chart-column", "all"),
+    ("/bot-preview", "nav.bot_preview", "bot", "demo"),  # the preview works in demo mode only
+    ("/import", "nav.import", "file-up", "admin"),
+    ("/settings", "nav.settings", "settings", "admin"),
 )
 
 
@@ -52,7 +52,7 @@ def demo_banner() -> rx.Component:
     )
 
 
-def _nav_link(route: str, key: str, icon: str, admin_only: bool) -> rx.Component:
+def _nav_link(route: str, key: str, icon: str, shown_to: str) -> rx.Component:
     link = rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(AppState.t[key]), spacing="2", align="center"),
         href=route,
@@ -65,7 +65,11 @@ def _nav_link(route: str, key: str, icon: str, admin_only: bool) -> rx.Component
         _hover={"background": rx.color("accent", 3)},
         data_nav=route,
     )
-    return rx.cond(AppState.is_admin, link) if admin_only else link
+    if shown_to == "admin":
+        return rx.cond(AppState.is_admin, link)
+    if shown_to == "demo":
+        return rx.cond(AppState.demo_mode, link)
+    return link
 
 
 def sidebar() -> rx.Component:

@@ -18,7 +18,8 @@ RU = {
     "reply.placeholder": "Сообщение клиенту — уйдёт в его чат с ботом",
     "reply.send": "Отправить в Telegram",
     "reply.sent": "Сообщение поставлено в очередь на отправку",
-    "reply.paused": "Бот на паузе: клиент попросил менеджера. Бот молчит, пока вы не вернёте диалог.",
+    "reply.paused": ("Бот на паузе: клиент попросил менеджера. Бот молчит, пока вы не вернёте диалог или клиент сам "
+                     "не вернётся к боту (/cancel или «Вернуться к боту»)."),
     "reply.hand_back": "Вернуть диалог боту",
     "reply.handed_back": "Диалог возвращён боту",
     "error.no_telegram_chat": "Клиент не писал боту в Telegram — ответить туда нельзя.",
@@ -47,7 +48,8 @@ EN = {
     "reply.placeholder": "A message to the customer — goes to their chat with the bot",
     "reply.send": "Send to Telegram",
     "reply.sent": "The message is queued for sending",
-    "reply.paused": "The bot is paused: the customer asked for a manager. It stays silent until you hand it back.",
+    "reply.paused": ("The bot is paused: the customer asked for a manager. It stays silent until you hand it back or "
+                     "the customer goes back to the bot (/cancel or “Back to the bot”)."),
     "reply.hand_back": "Hand the chat back to the bot",
     "reply.handed_back": "The chat is back with the bot",
     "error.no_telegram_chat": "The customer has not written to the Telegram bot — there is no chat to reply to.",

@@ -33,16 +33,36 @@ SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 class TelegramError(IntegrationError):
     """The Bot API refused or failed. `status` is the HTTP status (0: no answer), `retry_after` set on 429."""
 
-    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None, detail: str = ""):
+    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None, detail: str = "",
+                 description: str = ""):
         temporary = status == 0 or status == 429 or status >= 500
         super().__init__(message, detail=detail, temporary=temporary)
         self.status = status
         self.retry_after = retry_after
+        self.description = description or message  # Telegram's own words: "Forbidden: bot was blocked by the user"
+
+    @property
+    def reason(self) -> str | None:
+        """Why a message cannot reach the chat, from Telegram's description: "blocked" (the customer blocked the
+        bot), "not_started" (they never started the bot: a bot cannot write first), "deactivated" (the account is
+        gone), "chat_not_found"; None for other errors."""
+        text = self.description.lower()
+        if self.status == 403:
+            if "blocked" in text:
+                return "blocked"
+            if "can't initiate" in text or "cannot initiate" in text:
+                return "not_started"
+            if "deactivated" in text:
+                return "deactivated"
+            return "forbidden"
+        if self.status == 400 and "chat not found" in text:
+            return "chat_not_found"
+        return None
 
     @property
     def blocked(self) -> bool:
-        """The customer blocked the bot (or deleted the chat): sending again will not help."""
-        return self.status == 403
+        """The customer blocked the bot: sending again will not help until they unblock it."""
+        return self.reason == "blocked"
 
 
 class TelegramSettings(BaseModel):
@@ -72,6 +92,14 @@ class TelegramSettings(BaseModel):
         help=("Необязательно: 1–256 символов A-Z a-z 0-9 _ -. Пусто — выводится из SECRET_KEY.",
               "Optional: 1–256 characters A-Z a-z 0-9 _ -. Empty: derived from SECRET_KEY."),
         env="telegram_webhook_secret",
+    )
+    handoff_hours: int = setting(
+        0, title=("Возврат диалога боту, ч", "Hand back to the bot after, h"),
+        help=("После «Связаться с менеджером» бот молчит, пока менеджер не вернёт диалог. Если задано — бот снова "
+              "отвечает, когда столько часов нет ни запроса, ни ответа менеджера. 0 — только вручную.",
+              "After “Contact a manager” the bot is quiet until a manager hands the chat back. If set, the bot answers "
+              "again once neither the request nor a manager's reply is that many hours old. 0: by hand only."),
+        ge=0, le=720,
     )
     api_base_url: str = setting(
         DEFAULT_API_BASE_URL, title=("Адрес Bot API", "Bot API base URL"),
@@ -170,6 +198,7 @@ class TelegramClient:
         retry_after = (body.get("parameters") or {}).get("retry_after")
         description = str(body.get("description") or f"HTTP {response.status_code}")
         raise TelegramError(f"Telegram refused {method}: {description}", status=response.status_code,
+                            description=description,
                             retry_after=float(retry_after) if retry_after is not None else None,
                             detail=json.dumps(body, ensure_ascii=False)[:500])
 

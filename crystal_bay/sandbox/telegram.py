@@ -11,7 +11,12 @@ Speaks the protocol in /work/shared/protocols/telegram.md as python-telegram-bot
   `timeout` seconds, 409 while a webhook is set), sendMessage (text ≤ 4096, callback_data ≤ 64 bytes,
   HTML parse mode), editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
   sendChatAction, setWebhook / deleteWebhook / getWebhookInfo (updates are then POSTed to the URL
-  with `X-Telegram-Bot-Api-Secret-Token`), setMyCommands / getMyCommands.
+  with `X-Telegram-Bot-Api-Secret-Token`), setMyCommands / getMyCommands / deleteMyCommands (one list per
+  scope and language_code, as Telegram keeps them; `my_commands()` reads them);
+- sending to a chat Telegram does not know answers 400 "Bad Request: chat not found" (the envelope example in
+  the protocol notes); to a person known to Telegram who never started the bot (`user(..., started=False)`)
+  403 "Forbidden: bot can't initiate conversation with a user" (real Telegram's wording as the issue reports
+  it; the notes do not confirm it); their first message to the bot starts the chat.
 
 On demand: `fail_next("sendMessage", status=429, retry_after=2)` answers the next matching call with
 Telegram's flood-control error; `block(chat_id)` makes every send to that chat answer 403 "Forbidden:
@@ -111,6 +116,7 @@ class Chat:
     next_message_id: int = 1
     activity: int = 0  # bumped on every change the bot makes in this chat
     sent_at: list[float] = field(default_factory=list)  # perf_counter() of each sendMessage the bot made here
+    started: bool = True  # the person has written to the bot (/start): only then may the bot write to them
 
 
 @dataclass
@@ -164,12 +170,13 @@ class TelegramSandbox:
             self.answered: dict[str, dict] = {}
             self.webhook: dict | None = None
             self.webhook_last_error: tuple[int, str] | None = None
-            self.commands: list[dict] = []
+            self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope type, language code) → commands
             self.activity = 0
 
     def user(self, chat_id: int, *, first_name: str = "Айгерим", last_name: str | None = None,
-             username: str | None = None, language_code: str | None = "ru") -> int:
-        """Register (or update) the customer of a private chat; returns the chat id."""
+             username: str | None = None, language_code: str | None = "ru", started: bool = True) -> int:
+        """Register (or update) the customer of a private chat; returns the chat id. started=False: a person known
+        to Telegram who never wrote to the bot (the bot cannot write to them until they do)."""
         person = {"id": chat_id, "is_bot": False, "first_name": first_name}
         if last_name:
             person["last_name"] = last_name
@@ -180,9 +187,10 @@ class TelegramSandbox:
         with self._lock:
             chat = self.chats.get(chat_id)
             if chat is None:
-                self.chats[chat_id] = Chat(id=chat_id, user=person, next_message_id=_time_based_id())
+                self.chats[chat_id] = Chat(id=chat_id, user=person, next_message_id=_time_based_id(), started=started)
             else:
                 chat.user = person
+                chat.started = chat.started or started
         return chat_id
 
     def _chat(self, chat_id: int) -> Chat:
@@ -236,6 +244,7 @@ class TelegramSandbox:
 
     def _user_message(self, chat_id: int, *, text: str | None = None, contact: dict | None = None) -> dict:
         chat = self._chat(chat_id)
+        chat.started = True
         message = ChatMessage(message_id=chat.next_message_id, from_bot=False, text=text or "", date=int(time.time()),
                               contact=contact)
         chat.next_message_id += 1
@@ -447,6 +456,8 @@ class TelegramSandbox:
             raise BotApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if not self.chats[chat_id].started:
+            raise BotApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return self.chats[chat_id]
 
     @staticmethod
@@ -607,16 +618,40 @@ class TelegramSandbox:
     def _get_me(self, _p: dict) -> dict:
         return self.bot
 
+    @staticmethod
+    def _commands_key(p: dict) -> tuple[str, str]:
+        scope = p.get("scope") or {}
+        if not isinstance(scope, dict) or not isinstance(scope.get("type", "default"), str):
+            raise BotApiError(400, "Bad Request: can't parse BotCommandScope JSON object")
+        language = str(p.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise BotApiError(400, "Bad Request: invalid language code specified")
+        return scope.get("type", "default"), language
+
     def _set_my_commands(self, p: dict) -> bool:
-        self.commands = list(p.get("commands") or [])
+        commands = p.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise BotApiError(400, "Bad Request: can't parse commands JSON object")
+        for item in commands:
+            if not isinstance(item, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(item.get("command") or "")):
+                raise BotApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(item.get("description") or "").strip()) <= 256:
+                raise BotApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[self._commands_key(p)] = [{"command": c["command"], "description": c["description"]}
+                                                for c in commands]
         return True
 
-    def _get_my_commands(self, _p: dict) -> list[dict]:
-        return self.commands
+    def _get_my_commands(self, p: dict) -> list[dict]:
+        return self.commands.get(self._commands_key(p), [])
 
-    def _delete_my_commands(self, _p: dict) -> bool:
-        self.commands = []
+    def _delete_my_commands(self, p: dict) -> bool:
+        self.commands.pop(self._commands_key(p), None)
         return True
+
+    def my_commands(self, language_code: str = "", scope: str = "default") -> list[dict]:
+        """The command menu the bot set for a scope and language ("" = every language without its own list)."""
+        with self._lock:
+            return list(self.commands.get((scope, language_code), []))
 
     def _true(self, _p: dict) -> bool:
         return True

@@ -9,7 +9,8 @@ The Telegram bot (`crystal_bay.bot`) calls these; the rules live here:
   offer on it, moves it to "Подбор тура" and flags it for a manager; the next search opens a new lead;
 - every message the customer types lands on the lead's timeline (once per Telegram message id);
 - a handoff pauses the bot in the chat and flags the lead until a manager hands it back
-  (`services.messaging.hand_back`).
+  (`services.messaging.hand_back`), the customer goes back to the bot (`resume_bot`: /cancel or
+  «Вернуться к боту»), or — when the bot is set to — the handoff has been idle for some hours (`resume_if_idle`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select, update
 
 from crystal_bay.models import Booking, BotChat, Channel, Customer, Lead, Message, PipelineStage, utcnow
@@ -416,6 +417,42 @@ def request_human(*, session: Session, person: ChatPerson, reason: str) -> ChatI
     return _info(chat)
 
 
+def resume_bot(*, session: Session, namespace: str, chat_id: int, by: str = "customer") -> ChatInfo:
+    """The bot answers the chat again after a handoff: the customer went back to it (`by` "customer") or the handoff
+    was idle too long ("timeout"). The customer withdrawing a request for a person also unflags the lead — unless
+    it was a complaint, which a manager should still read; a timeout leaves the flag (nobody answered yet)."""
+    chat = session.get(BotChat, (namespace, chat_id))
+    if chat is None or not chat.paused:
+        return _info(chat)
+    reason = chat.paused_reason
+    chat.paused, chat.paused_at, chat.paused_reason = False, None, None
+    _touch(session, chat)
+    lead = session.get(Lead, chat.lead_id) if chat.lead_id else None
+    if lead is not None:
+        if by == "customer" and reason != "complaint" and lead.needs_human:
+            lead.needs_human = False
+            _touch(session, lead)
+        audit.record(session=session, actor=BOT_ACTOR, entity_type="lead", entity_id=lead.id, action="handoff_ended",
+                     data={"by": by, "reason": reason, "chat": f"{namespace}:{chat_id}"})
+    session.flush()
+    return _info(chat)
+
+
+def resume_if_idle(*, session: Session, namespace: str, chat_id: int, hours: float,
+                   now: dt.datetime | None = None) -> ChatInfo:
+    """After a handoff, give the chat back to the bot once neither the handoff nor a manager's last message to the
+    customer is more recent than `hours` (a manager who is still talking to the customer keeps the chat)."""
+    chat = session.get(BotChat, (namespace, chat_id))
+    if chat is None or not chat.paused or hours <= 0:
+        return _info(chat)
+    cutoff = (now or utcnow()) - dt.timedelta(hours=hours)
+    last_reply = session.exec(select(func.max(Message.created_at)).where(
+        Message.lead_id == chat.lead_id, Message.author_type == "manager")).first() if chat.lead_id else None
+    if any(moment is not None and moment > cutoff for moment in (chat.paused_at, last_reply)):
+        return _info(chat)
+    return resume_bot(session=session, namespace=namespace, chat_id=chat_id, by="timeout")
+
+
 def mark_blocked(*, session: Session, namespace: str, chat_id: int) -> None:
     """Telegram said the customer blocked the bot (403): remember it and tell the managers on the lead."""
     chat = session.get(BotChat, (namespace, chat_id))
@@ -437,8 +474,17 @@ def _describe_handoff(data: dict, _stages) -> tuple[str, str]:
     return f"Клиент в Telegram: {ru} — бот на паузе", f"Customer in Telegram: {en} — the bot is paused"
 
 
+def _describe_handoff_end(data: dict, _stages) -> tuple[str, str]:
+    if data.get("by") == "timeout":
+        return ("Менеджер долго не отвечал — диалог автоматически возвращён боту",
+                "No manager reply for a long time — the conversation went back to the bot automatically")
+    return ("Клиент вернулся к боту — бот снова отвечает автоматически",
+            "The customer went back to the bot — it answers automatically again")
+
+
 conversations.EVENTS.update({
     "handoff_requested": _describe_handoff,
+    "handoff_ended": _describe_handoff_end,
     "handed_back": lambda d, s: ("Диалог возвращён боту", "Conversation handed back to the bot"),
     "booking_requested": lambda d, s: (f"Заявка на тур из бота: {d.get('hotel', '')}, {d.get('price', '')} "
                                        f"{d.get('currency', '')}",

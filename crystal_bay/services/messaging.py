@@ -3,8 +3,11 @@ to the bot after a handoff.
 
 `send_to_customer` logs the outbound message on the lead's timeline (delivery status "queued") and
 enqueues a `telegram.send` outbox job in the same transaction; the job sends it through the Bot API
-and marks the message "sent" — or "failed" with the reason on the timeline (the customer blocked
-the bot). Telegram's 429 and outages are retried by the outbox with backoff, so a reply survives them.
+and marks the message "sent" — or "blocked"/"failed" with the reason on the timeline in plain words, told
+apart by Telegram's description: the customer blocked the bot; they never started it (a bot cannot write
+first: "Forbidden: bot can't initiate conversation with a user"); the account is deleted; Telegram does not
+know the chat ("Bad Request: chat not found"). Telegram's 429 and outages are retried by the outbox with
+backoff, so a reply survives them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ log = logging.getLogger(__name__)
 SEND_KIND = "telegram.send"
 PREVIEW = "preview"
 MAX_TEXT = 4096
+UNDELIVERABLE = {  # TelegramError.reason → what the manager reads on the timeline
+    "blocked": "клиент заблокировал бота.",
+    "not_started": ("клиент ещё не начинал диалог с ботом (Telegram не разрешает боту писать первым) — попросите "
+                    "клиента открыть бота и нажать «Старт» или свяжитесь другим способом."),
+    "deactivated": "аккаунт клиента в Telegram удалён.",
+    "forbidden": "Telegram запретил боту писать в этот чат",
+    "chat_not_found": ("Telegram не знает такого чата (клиент не писал этому боту, или его Telegram ID неверен) — "
+                       "свяжитесь другим способом."),
+}
 
 
 def _lead(session: Session, lead_id: int) -> Lead:
@@ -169,13 +181,13 @@ async def deliver(payload: dict) -> None:
         async with TelegramClient(config, transport=transport) as client:
             sent = await client.send_message(chat_id, text)
     except TelegramError as exc:
-        if exc.blocked:
-            await asyncio.to_thread(_mark, message_id, status="blocked", failure="клиент заблокировал бота.",
-                                    namespace=namespace, chat_id=chat_id)
-            raise outbox.PermanentError(exc.message) from exc
         if exc.temporary:
             raise outbox.TemporaryError(exc.message, retry_after=exc.retry_after) from exc
-        await asyncio.to_thread(_mark, message_id, status="failed", failure=exc.message)
+        failure = UNDELIVERABLE.get(exc.reason or "", exc.message)
+        if exc.reason == "forbidden":
+            failure = f"{failure} ({exc.description})."
+        await asyncio.to_thread(_mark, message_id, status="blocked" if exc.blocked else "failed", failure=failure,
+                                namespace=namespace, chat_id=chat_id)
         raise outbox.PermanentError(exc.message) from exc
     await asyncio.to_thread(_mark, message_id, status="sent",
                             external_id=f"{namespace}:{chat_id}:{sent.get('message_id')}")
