@@ -8,9 +8,12 @@ production build (`reflex run --env prod --single-port`: what managers would use
 * time to first render of the board in headless chromium after login: from navigating to "/" until
   the first card ([data-lead-id]) is visible -- right after login (first visit of the board) and on
   later full loads (warm);
+* what the browser receives for that first render: websocket frames and bytes, and how often the
+  board's poll event is sent (it should be once every 3 s, and a poll that finds nothing new sends nothing);
 * the server time of one move (services.pipeline.move_lead in this process, same database, with
-  its commit; median of 20) and of the board's reload (board_columns + board_cards for every column,
-  what BoardState does after a move) and of the poll (board_version);
+  its commit; median of 20), of the board's reload (what BoardState._reload does after a move:
+  board_version, board_columns, board_page, today's reminders), of "move + reload" as one figure
+  (what the drop handler does before it answers), and of the poll (board_version);
 * the backend's memory (RSS of the reflex/granian Python processes) and the frontend dev server's.
 
 Figures only, no asserts. Everything started here is stopped at the end; the whole run is bounded
@@ -183,6 +186,26 @@ def start_app(url: str, tmp: Path, timeout_s: float, mode: str = "dev") -> tuple
     return proc, base_url, api_url, log_path
 
 
+class _Frames:
+    """The Reflex websocket's frames on one page: what the server sent, which events the browser sent."""
+
+    def __init__(self, page) -> None:
+        self.received: list[int] = []
+        self.sent: list[tuple[float, str]] = []
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framereceived", lambda payload: self.received.append(len(payload)))
+        ws.on("framesent", lambda payload: self.sent.append((time.perf_counter(), str(payload)[:300])))
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.sent.clear()
+
+    def events(self, name: str) -> list[float]:
+        return [at for at, text in self.sent if f".{name}" in text]
+
+
 def browser_figures(base_url: str, warm_loads: int) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -193,6 +216,7 @@ def browser_figures(base_url: str, warm_loads: int) -> None:
             context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="ru-RU")
             context.set_default_timeout(60_000)
             page = context.new_page()
+            frames = _Frames(page)
             t0 = time.perf_counter()
             page.goto(base_url + "/login")
             expect(page.get_by_test_id("demo-banner")).to_be_visible()  # hydrated: the form submits via Reflex
@@ -207,15 +231,23 @@ def browser_figures(base_url: str, warm_loads: int) -> None:
 
             loads = []
             for _ in range(1 + warm_loads):
+                frames.reset()
                 t0 = time.perf_counter()
                 page.goto(base_url + "/", wait_until="commit")
                 page.locator(card).first.wait_for(state="visible")
                 loads.append(time.perf_counter() - t0)
+            received, n_frames = sum(frames.received), len(frames.received)
             print(f"  FIRST RENDER (full navigation to / -> first card visible): first load {_ms(loads[0])}; "
                   f"warm loads {_summary(loads[1:])}")
             n_cards = page.locator(card).count()
             dom_nodes = page.evaluate("document.getElementsByTagName('*').length")
-            print(f"  the board shows {n_cards} cards, {dom_nodes} DOM elements")
+            print(f"  the board shows {n_cards} cards, {dom_nodes} DOM elements; the last load received "
+                  f"{n_frames} websocket frames, {received / 1024:.0f} KB")
+            frames.reset()
+            page.wait_for_timeout(10_000)  # (not time.sleep: Playwright delivers the frame events while it waits)
+            polls = frames.events("poll")
+            print(f"  poll: {len(polls)} poll events in 10 s (one every 3 s expected); the server sent "
+                  f"{len(frames.received)} frames, {sum(frames.received) / 1024:.1f} KB meanwhile")
             # A fresh browser session (empty cache), logged in through the form again, for one more cold look.
             context.close()
             context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="ru-RU")
@@ -242,7 +274,7 @@ def server_figures(url: str, moves: int) -> None:
     from crystal_bay.db import make_engine, session_scope
     from crystal_bay.models import Lead, User
     from crystal_bay.services import leads as lead_service
-    from crystal_bay.services import pipeline
+    from crystal_bay.services import pipeline, reminders
     from crystal_bay.services.audit import Actor
 
     engine = make_engine(url)
@@ -263,11 +295,25 @@ def server_figures(url: str, moves: int) -> None:
         print(f"  MOVE: pipeline.move_lead (own session + commit, new_request -> consultation): {_summary(times)}")
 
         def reload(filters: lead_service.BoardFilters) -> None:
+            """What BoardState._reload asks the services for."""
             with session_scope(engine) as session:
-                cols = lead_service.board_columns(session=session, filters=filters, group_by="stage")
-                for c in cols:
-                    lead_service.board_cards(session=session, filters=filters, stage_id=c.stage_id, limit=50)
                 lead_service.board_version(session=session)
+                cols = lead_service.board_columns(session=session, filters=filters, group_by="stage")
+                lead_service.board_page(session=session, filters=filters, columns=cols, page_size=20)
+                reminders.due_reminders(session=session, user_id=admin.id)
+
+        with session_scope(engine) as session:
+            ids = list(session.exec(
+                select(Lead.id).where(col(Lead.outcome).is_(None), Lead.stage_id == stages["consultation"])
+                .order_by(col(Lead.updated_at).desc()).limit(moves)))
+        together = []
+        for lead_id in ids:
+            t0 = time.perf_counter()
+            with session_scope(engine) as session:
+                pipeline.move_lead(session=session, lead_id=lead_id, stage_id=stages["tour_selection"], actor=actor)
+            reload(lead_service.BoardFilters())
+            together.append(time.perf_counter() - t0)
+        print(f"  MOVE + RELOAD (move_lead, then the board read again, as the drop handler does): {_summary(together)}")
 
         for label, filters in (
             ("default view", lead_service.BoardFilters()),
@@ -281,7 +327,7 @@ def server_figures(url: str, moves: int) -> None:
                 t0 = time.perf_counter()
                 reload(filters)
                 samples.append(time.perf_counter() - t0)
-            print(f"  board reload, {label} (board_columns + board_cards x9 + board_version): {_summary(samples)}")
+            print(f"  board reload, {label} (version, columns, board_page of 20 a column, today): {_summary(samples)}")
         samples = []
         for _ in range(20):
             t0 = time.perf_counter()

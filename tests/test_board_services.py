@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
 
 from crystal_bay.models import Customer, Message, Reminder, utcnow
-from crystal_bay.services import conversations, customers, leads, pipeline
+from crystal_bay.services import chat_leads, conversations, customers, leads, pipeline, reminders
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import ValidationFailed
 from crystal_bay.services.leads import BoardFilters
+from crystal_bay.settings import get_settings
 from tests.factories import SYSTEM, make_customer, make_lead, make_user
 
 ALL = BoardFilters()
@@ -212,13 +214,17 @@ def test_card_of_an_empty_lead_has_blank_fields(session):
     assert card.id == lead.id
 
 
-def test_board_cards_use_two_queries_for_sixty_tagged_leads(session):
+def test_the_whole_board_is_read_in_four_statements(session):
     manager = make_user(session, name="Дмитрий Ковалёв")
     for i in range(60):
         lead = make_lead(session, assignee_id=manager.id if i % 2 else None, budget=Decimal(1000 + i), currency="USD")
         leads.add_tag(session=session, lead_id=lead.id, name=("VIP", "Семья с детьми", "Горящий тур")[i % 3],
                       actor=SYSTEM)
+        if i % 3 == 0:
+            _move(session, lead, ("consultation", "quote", "paid")[i % 9 // 3])
     session.flush()
+    filters = BoardFilters(search="Айгерим")
+    columns = leads.board_columns(session=session, filters=filters)
     statements = []
     conn = session.connection()
 
@@ -227,11 +233,15 @@ def test_board_cards_use_two_queries_for_sixty_tagged_leads(session):
 
     event.listen(conn, "before_cursor_execute", count)
     try:
-        cards = leads.board_cards(session=session, filters=BoardFilters(search="Айгерим"), limit=100)
+        cards = leads.board_page(session=session, filters=filters, columns=columns, limits={"new_request": 100})
     finally:
         event.remove(conn, "before_cursor_execute", count)
-    assert len(cards) == 60 and all(c.tags for c in cards)
-    assert len(statements) <= 3, statements
+    assert [len(cards[c.key]) for c in columns] == [c.count for c in columns] and sum(c.count for c in columns) == 60
+    assert {key: len(v) for key, v in cards.items() if v} == {"new_request": 40, "consultation": 7, "quote": 7,
+                                                               "paid": 6}
+    assert all(card.tags for column in cards.values() for card in column)
+    assert len(statements) <= 4, statements
+    assert len(leads.board_page(session=session, filters=filters, columns=columns, page_size=5)["new_request"]) == 5
 
 
 def test_board_version_changes_with_every_change(session):
@@ -253,3 +263,118 @@ def test_board_version_changes_with_every_change(session):
     versions.append(leads.board_version(session=session))
     assert len(set(versions)) == len(versions)
     assert leads.board_version(session=session) == versions[-1]  # reading changes nothing
+
+
+# ---------- reminders coming due, "today", the lead page's version, display formats ----------
+
+
+def test_board_version_changes_when_a_reminder_comes_due_or_the_day_turns(session):
+    noon = dt.datetime(2030, 5, 10, 7, 0, tzinfo=dt.UTC)  # midday in Almaty
+    lead = make_lead(session)
+    reminders.set_reminder(session=session, lead_id=lead.id, due_at=noon + dt.timedelta(hours=1), text="Позвонить",
+                           actor=SYSTEM)
+    before = leads.board_version(session=session, now=noon)
+    assert leads.board_version(session=session, now=noon + dt.timedelta(minutes=59)) == before  # nothing came due
+    due = leads.board_version(session=session, now=noon + dt.timedelta(minutes=61))  # no row changed, the time did
+    assert due != before
+    evening = leads.board_version(session=session, now=noon + dt.timedelta(hours=5))
+    assert evening == due
+    next_day = reminders.end_of_today(now=noon) + dt.timedelta(minutes=1)
+    assert leads.board_version(session=session, now=next_day) != evening  # "today" means another day now
+
+
+def test_today_is_until_midnight_in_the_agency_time_zone(session):
+    tz = ZoneInfo(get_settings().timezone)
+    now = utcnow()
+    midnight = dt.datetime.combine(now.astimezone(tz).date() + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    assert reminders.end_of_today(now=now) == midnight
+    # 20:30 UTC on the 10th is already 01:30 on the 11th in Almaty: that day ends at midnight of the 12th.
+    assert reminders.end_of_today(now=dt.datetime(2030, 5, 10, 20, 30, tzinfo=dt.UTC)) == dt.datetime(
+        2030, 5, 12, tzinfo=ZoneInfo("Asia/Almaty"))
+    manager = make_user(session)
+    lead = make_lead(session, customer_name="Динара Ахметова", assignee_id=manager.id)
+    actor = Actor.for_user(manager)
+
+    def remind(at, text):
+        return reminders.set_reminder(session=session, lead_id=lead.id, due_at=at, text=text, actor=actor).id
+
+    late = remind(now - dt.timedelta(days=3), "Просрочено давно")
+    tonight = remind(midnight - dt.timedelta(minutes=1), "До полуночи")
+    tomorrow = remind(midnight + dt.timedelta(minutes=1), "Завтра")
+    shown = reminders.due_reminders(session=session, user_id=manager.id)
+    assert [(r.reminder_id, r.overdue) for r in shown][:1] == [(late, True)]
+    assert [r.reminder_id for r in shown] == [late, tonight]
+    assert tomorrow not in [r.reminder_id for r in shown]
+
+
+def test_card_says_today_when_the_next_reminder_is_later_today(session):
+    now = utcnow()
+    end = reminders.end_of_today(now=now)
+    later_today, tomorrow, late = make_lead(session), make_lead(session), make_lead(session)
+    for lead, at in ((later_today, now + (end - now) / 2), (tomorrow, end + dt.timedelta(hours=1)),
+                     (late, now - dt.timedelta(minutes=5))):
+        reminders.set_reminder(session=session, lead_id=lead.id, due_at=at, text="Перезвонить", actor=SYSTEM)
+    cards = {c.id: c for c in leads.board_cards(session=session, filters=ALL)}
+    assert (cards[later_today.id].due_today, cards[later_today.id].overdue) == (True, False)
+    assert (cards[tomorrow.id].due_today, cards[tomorrow.id].overdue) == (False, False)
+    assert (cards[late.id].due_today, cards[late.id].overdue) == (False, True)
+
+
+def test_lead_version_follows_what_the_lead_page_shows(session):
+    noon = dt.datetime(2030, 5, 10, 7, 0, tzinfo=dt.UTC)
+    lead, other = make_lead(session), make_lead(session)
+    seen = [leads.lead_version(session=session, lead_id=lead.id, now=noon)]
+
+    def changed() -> bool:
+        seen.append(leads.lead_version(session=session, lead_id=lead.id, now=noon))
+        return seen[-1] != seen[-2]
+
+    _move(session, other, "consultation")
+    assert not changed()  # another lead
+    chat_leads.record_bot_message(session=session, lead_id=lead.id, text="Подбираю варианты")  # does not touch it
+    assert changed()
+    _move(session, lead, "consultation")
+    assert changed()
+    customer = session.get(Customer, lead.customer_id)
+    customers.update_customer(session=session, customer_id=customer.id, actor=SYSTEM, data=customers.CustomerUpdate(
+        name="Айгерим Нурланова", phones=[customer.phone], email=None, telegram_username=None, whatsapp_id=None,
+        language="ru"))
+    assert changed()
+    reminders.set_reminder(session=session, lead_id=lead.id, due_at=noon + dt.timedelta(hours=1), text="Позвонить",
+                           actor=SYSTEM)
+    assert changed()
+    assert leads.lead_version(session=session, lead_id=lead.id, now=noon + dt.timedelta(hours=2)) != seen[-1]
+    assert leads.lead_version(session=session, lead_id=999_999) == "missing"
+
+
+def test_money_has_one_format_on_cards_and_in_totals(session):
+    assert leads.format_money(Decimal("3400000"), "KZT") == "3 400 000 ₸"
+    assert leads.format_money("2 500", "USD") == "2 500 $"
+    assert leads.format_money(Decimal("99.50"), None) == "100"
+    assert leads.format_money(None, "USD") == ""
+    make_lead(session, budget=Decimal("1000"), currency="USD")
+    make_lead(session, budget=Decimal("3400000"), currency="KZT")
+    column = _columns(session)["new_request"]
+    assert leads.format_totals(column.totals) == "3 400 000 ₸ · 1 000 $"
+    card = leads.board_cards(session=session, filters=ALL)[0]
+    assert leads.format_money(card.budget, card.currency) == "3 400 000 ₸"
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    ("+77011234567", "+7 701 123 45 67"), ("+79161234567", "+7 916 123 45 67"),
+    ("+996555123456", "+996 555 123 456"), ("не номер", "не номер"), (None, ""),
+])
+def test_phones_are_shown_grouped(stored, shown):
+    assert leads.display_phone(stored) == shown
+
+
+def test_tag_lookup_finds_a_rare_tag_beyond_the_first_fifty(session):
+    lead = make_lead(session)
+    for i in range(60):
+        leads.add_tag(session=session, lead_id=lead.id, name=f"Тег {i:02d}", actor=SYSTEM)
+    leads.add_tag(session=session, lead_id=make_lead(session).id, name="Тег 00", actor=SYSTEM)  # the most used
+    rare = make_lead(session)
+    leads.add_tag(session=session, lead_id=rare.id, name="Ясли", actor=SYSTEM)
+    assert "Ясли" not in leads.tag_suggestions(session=session, prefix="", limit=50)
+    assert leads.tag_suggestions(session=session, prefix="яс", limit=20) == ["Ясли"]
+    assert leads.tag_suggestions(session=session, prefix="Тег", limit=3)[0] == "Тег 00"

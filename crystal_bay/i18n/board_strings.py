@@ -1,4 +1,4 @@
-"""Strings for refusals from the board and lead services (error.<code>)."""
+"""Strings for refusals from the board and lead services (error.<code>), and the board's own extras."""
 
 RU = {
     "error.invalid_phone": "Неверный номер телефона. Пример: +7 701 123 45 67.",
@@ -12,6 +12,15 @@ RU = {
     "error.user_inactive": "Этот менеджер отключён.",
     "error.invalid": "Проверьте введённые данные.",
     "error.duplicate": "Такая запись уже есть.",
+    "board.drop_by_stage": "Карточки перемещаются в режиме «По этапам»: статус объединяет несколько этапов.",
+    "card.today": "Сегодня",
+    "card.due_today": "Напоминание сегодня",
+    "filter.tag_hint": "Начните вводить тег",
+    "create.phone_label": "Телефон",
+    "create.email_label": "Эл. почта",
+    "create.source": "Откуда клиент",
+    "create.message_label": "Что хочет клиент",
+    "create.phone_hint": "+7 701 123 45 67",
 }
 
 EN = {
@@ -26,4 +35,13 @@ EN = {
     "error.user_inactive": "This manager is deactivated.",
     "error.invalid": "Please check what you entered.",
     "error.duplicate": "This already exists.",
+    "board.drop_by_stage": "Cards are moved in the “By stage” view: a status spans several stages.",
+    "card.today": "Today",
+    "card.due_today": "Reminder due today",
+    "filter.tag_hint": "Start typing a tag",
+    "create.phone_label": "Phone",
+    "create.email_label": "E-mail",
+    "create.source": "Where the customer came from",
+    "create.message_label": "What the customer wants",
+    "create.phone_hint": "+7 701 123 45 67",
 }

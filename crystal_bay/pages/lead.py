@@ -7,6 +7,7 @@ import reflex as rx
 from crystal_bay.components.ai_panel import ai_panel
 from crystal_bay.components.lead_card import channel_icon, icon_text
 from crystal_bay.components.lead_reply import reply_box
+from crystal_bay.components.poller import poller
 from crystal_bay.components.shell import shell
 from crystal_bay.components.tours_panel import tours_panel
 from crystal_bay.state.lead import LeadState, OtherLead, ReminderRow, TimelineRow
@@ -52,11 +53,12 @@ def customer_view() -> rx.Component:
     c = LeadState.customer
     return rx.vstack(
         rx.hstack(rx.icon("user", size=14), rx.text(c["name"], weight="bold"), spacing="2", align="center"),
-        rx.cond(c["phones"] != "", icon_text("phone", c["phones"])),
+        rx.cond(c["phones"] != "", icon_text("phone", c["phones_display"], data_testid="customer-phones")),
         rx.cond(c["email"] != "", icon_text("mail", c["email"])),
         rx.cond(c["telegram_username"] != "", icon_text("send", "@" + c["telegram_username"])),
         rx.cond(c["whatsapp_id"] != "", icon_text("message-circle", c["whatsapp_id"])),
-        rx.text(T["lead.language"], ": ", c["language"], size="1", color_scheme="gray"),
+        rx.text(T["lead.language"], ": ", c["language_name"], size="1", color_scheme="gray",
+                data_testid="customer-language"),
         spacing="1",
     )
 
@@ -181,7 +183,9 @@ def assignment_block() -> rx.Component:
             ),
             rx.form(
                 rx.hstack(
-                    rx.input(name="tag", placeholder=T["lead.add_tag"], list="tag-suggestions", size="1"),
+                    rx.input(name="tag", placeholder=T["lead.add_tag"], list="tag-suggestions", size="1",
+                             auto_complete="off", on_change=LeadState.suggest_tags.debounce(250),
+                             on_focus=LeadState.suggest_tags("")),
                     rx.el.datalist(rx.foreach(LeadState.tag_suggestions, lambda t: rx.el.option(value=t)),
                                    id="tag-suggestions"),
                     rx.button(rx.icon("plus", size=12), size="1", type="submit", variant="soft"),
@@ -277,6 +281,7 @@ def lead_content() -> rx.Component:
     return rx.cond(
         LeadState.found,
         rx.vstack(
+            rx.el.style(".cb-ch{color:var(--accent-10);flex-shrink:0}"),  # the channel icon, as on the board
             header(),
             rx.grid(
                 rx.vstack(customer_block(), assignment_block(), reminders_block(), travel_block(), spacing="3"),
@@ -286,6 +291,7 @@ def lead_content() -> rx.Component:
                 width="100%",
             ),
             tours_panel(),
+            poller(on_tick=LeadState.poll, interval_ms=3000),
             spacing="4",
             width="100%",
         ),

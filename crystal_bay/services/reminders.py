@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, or_, select
 
@@ -11,6 +12,7 @@ from crystal_bay.models import Customer, Lead, Reminder, utcnow
 from crystal_bay.services import audit
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import NotFound, ValidationFailed
+from crystal_bay.settings import get_settings
 
 MAX_TEXT = 500
 
@@ -63,6 +65,22 @@ def complete_reminder(*, session: Session, reminder_id: int, actor: Actor) -> Re
     return reminder
 
 
+def end_of_today(*, now: dt.datetime | None = None) -> dt.datetime:
+    """The next midnight in the agency's time zone (settings.timezone), as an aware UTC moment."""
+    tz = ZoneInfo(get_settings().timezone)
+    local = (now or utcnow()).astimezone(tz)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return midnight.astimezone(dt.UTC)
+
+
+def next_due_at(*, session: Session, now: dt.datetime | None = None, lead_id: int | None = None) -> dt.datetime | None:
+    """When the next open reminder comes due (one index seek); it changes the moment one does."""
+    stmt = select(func.min(Reminder.due_at)).where(col(Reminder.done_at).is_(None), Reminder.due_at > (now or utcnow()))
+    if lead_id is not None:
+        stmt = stmt.where(Reminder.lead_id == lead_id)
+    return session.exec(stmt).one()
+
+
 @dataclass(frozen=True)
 class DueReminder:
     """One line of the "Today" list."""
@@ -75,8 +93,10 @@ class DueReminder:
     overdue: bool
 
 
-def due_reminders(*, session: Session, user_id: int | None, until: dt.datetime) -> list[DueReminder]:
-    """Open reminders due before `until`, earliest first: on the user's leads or set by them (None = all)."""
+def due_reminders(*, session: Session, user_id: int | None, until: dt.datetime | None = None) -> list[DueReminder]:
+    """Open reminders due before `until` (default: the end of today in the agency's time zone), overdue ones
+    included, earliest first: on the user's leads or set by them (user_id None = everyone's)."""
+    until = until or end_of_today()
     if until.utcoffset() is None:
         raise ValidationFailed("`until` needs a time zone.", code="naive_datetime", field="until")
     stmt = (

@@ -21,25 +21,33 @@ from crystal_bay.settings import get_settings
 from crystal_bay.state.base import AppState
 from crystal_bay.state.guard import requires
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20  # cards per column on first load; "load more" adds as many again
+TAG_MATCHES = 20
 FILTER_KEYS = ("assignee", "channel", "tag", "status", "from", "to", "overdue", "lost", "q", "group")
+TOAST_ID = "board"  # one toast at a time: a new message replaces the last one instead of piling up
 
 
 @dataclasses.dataclass
 class CardView:
+    """One card, every text already formatted (the browser only places it)."""
+
     id: int
     stage_id: int
+    href: str
     customer_name: str
     channel: str
+    channel_label: str  # the channel named for people (the icon's hint)
     destination: str
     dates: str
     travellers: str
-    budget: str
-    score: int
-    has_score: bool
+    budget: str  # with the currency's sign, e.g. "3 000 $"
+    score: str  # "" when the lead has no score
+    score_tone: str  # green | amber | gray
+    score_title: str  # "Оценка ИИ: reason; reason"
     assignee_initials: str
     since_message: str
     overdue: bool
+    today: bool  # a reminder is due later today
     needs_human: bool
     lost: bool
     tags: list[str]
@@ -66,6 +74,7 @@ class Option:
 class TodayItem:
     reminder_id: int
     lead_id: int
+    href: str
     customer_name: str
     text: str
     due: str
@@ -84,10 +93,13 @@ def _ago(lang: str, when: dt.datetime | None, now: dt.datetime) -> str:
     return i18n.tr(lang, "time.days", n=minutes // (60 * 24))
 
 
-def _totals_text(totals: dict[str, str]) -> str:
-    symbols = {"USD": "$", "KZT": "₸", "RUB": "₽", "EUR": "€"}
-    parts = [f"{int(v):,}".replace(",", " ") + " " + symbols.get(k, k) for k, v in sorted(totals.items()) if v]
-    return " · ".join(parts)
+def _score_tone(score: int) -> str:
+    return "green" if score >= 70 else "amber" if score >= 40 else "gray"
+
+
+def toast(kind: str, text: str, toast_id: str = TOAST_ID):
+    """A toast that replaces the page's previous one (same id) rather than stacking under it."""
+    return getattr(rx.toast, kind)(text, id=toast_id)
 
 
 class BoardState(AppState):
@@ -104,8 +116,9 @@ class BoardState(AppState):
     f_overdue: bool = False
     f_lost: bool = False
     f_search: str = ""
+    tag_query: str = ""  # what is typed in the tag filter (the filter itself is f_tag)
+    tag_matches: list[str] = []
     managers: list[Option] = []
-    tags: list[str] = []
     stages: list[Option] = []
     today: list[TodayItem] = []
     lost_dialog_open: bool = False
@@ -145,50 +158,59 @@ class BoardState(AppState):
             search=self.f_search.strip()[:100],
         )
 
-    def _card(self, card: lead_service.LeadCard, now: dt.datetime) -> CardView:
-        budget = f"{card.budget} {card.currency or ''}".strip() if card.budget else ""
+    def _card(self, card: lead_service.LeadCard, now: dt.datetime, score_label: str) -> CardView:
+        score = card.score
+        reasons = "; ".join(card.score_reasons)
         return CardView(
-            id=card.id, stage_id=card.stage_id, customer_name=card.customer_name or "—", channel=card.channel,
-            destination=card.destination, dates=card.dates, travellers=card.travellers, budget=budget,
-            score=card.score or 0, has_score=card.score is not None, assignee_initials=card.assignee_initials,
-            since_message=_ago(self.lang, card.last_customer_message_at, now), overdue=card.overdue,
-            needs_human=card.needs_human, lost=card.outcome == Outcome.lost.value, tags=list(card.tags),
+            id=card.id, stage_id=card.stage_id, href=f"/lead/{card.id}", customer_name=card.customer_name or "—",
+            channel=card.channel, channel_label=i18n.tr(self.lang, f"channel.{card.channel}"),
+            destination=card.destination, dates=card.dates, travellers=card.travellers,
+            budget=lead_service.format_money(card.budget, card.currency) if card.budget else "",
+            score="" if score is None else str(score), score_tone=_score_tone(score or 0),
+            score_title=f"{score_label}: {reasons}" if reasons else score_label,
+            assignee_initials=card.assignee_initials, since_message=_ago(self.lang, card.last_customer_message_at, now),
+            overdue=card.overdue, today=card.due_today, needs_human=card.needs_human,
+            lost=card.outcome == Outcome.lost.value, tags=list(card.tags),
         )
 
     def _reload(self) -> None:
+        """Columns, cards and today's reminders from the database. Only what changed is assigned, so a
+        reload that finds the same board sends nothing to the browser."""
         filters = self._filters()
         now = dt.datetime.now(dt.UTC)
+        score_label = i18n.tr(self.lang, "card.score")
         with session_scope() as session:
+            # The version first: a change landing while the cards are read then shows on the next poll.
+            self._version = lead_service.board_version(session=session, now=now)
             cols = lead_service.board_columns(session=session, filters=filters, group_by=self.group_by)
-            views = []
-            for col in cols:
-                limit = self._limits.get(col.key, PAGE_SIZE)
-                cards = lead_service.board_cards(
-                    session=session, filters=filters, limit=limit,
-                    stage_id=col.stage_id if self.group_by == "stage" else None,
-                    status=col.key if self.group_by == "status" else None,
-                )
-                views.append(ColumnView(
+            cards = lead_service.board_page(session=session, filters=filters, columns=cols, group_by=self.group_by,
+                                            limits=self._limits, page_size=PAGE_SIZE)
+            views = [
+                ColumnView(
                     key=col.key, stage_id=col.stage_id or 0,
                     title=col.title_en if self.lang == "en" else col.title_ru, count=col.count,
-                    totals=_totals_text(col.totals), cards=[self._card(c, now) for c in cards],
-                    has_more=col.count > len(cards),
-                ))
-            self._version = lead_service.board_version(session=session)
-            end_of_day = dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)
-            due = reminders.due_reminders(session=session, user_id=self.user_id, until=end_of_day)
-        self.columns = views
+                    totals=lead_service.format_totals(col.totals),
+                    cards=[self._card(c, now, score_label) for c in cards[col.key]],
+                    has_more=col.count > len(cards[col.key]),
+                )
+                for col in cols
+            ]
+            due = reminders.due_reminders(session=session, user_id=self.user_id, until=reminders.end_of_today(now=now))
         tz = get_settings().timezone
-        self.today = [
-            TodayItem(reminder_id=r.reminder_id, lead_id=r.lead_id, customer_name=r.customer_name, text=r.text,
-                      due=i18n.format_datetime(r.due_at, tz), overdue=r.overdue)
+        today = [
+            TodayItem(reminder_id=r.reminder_id, lead_id=r.lead_id, href=f"/lead/{r.lead_id}",
+                      customer_name=r.customer_name, text=r.text, due=i18n.format_datetime(r.due_at, tz),
+                      overdue=r.overdue)
             for r in due
         ]
+        if views != self.columns:
+            self.columns = views
+        if today != self.today:
+            self.today = today
 
     def _load_choices(self) -> None:
         with session_scope() as session:
             people = [u for u in user_service.list_users(session=session) if u.is_active]
-            self.tags = lead_service.tag_suggestions(session=session, prefix="", limit=50)
             stages = pipeline.list_stages(session=session)
         self.managers = [Option(value=str(u.id), label=u.name) for u in people]
         self.stages = [Option(value=str(s.id), label=s.name_en if self.lang == "en" else s.name_ru) for s in stages]
@@ -210,7 +232,7 @@ class BoardState(AppState):
     def _fail(self, exc: DomainError):
         key = f"error.{exc.code}"
         text = i18n.tr(self.lang, key)
-        return rx.toast.error(exc.message if text == key else text)
+        return toast("error", exc.message if text == key else text)
 
     # ---------- page load and live refresh ----------
 
@@ -224,6 +246,7 @@ class BoardState(AppState):
         self.f_from, self.f_to = q.get("from", ""), q.get("to", "")
         self.f_overdue, self.f_lost = q.get("overdue") == "1", q.get("lost") == "1"
         self.f_search = q.get("q", "")
+        self.tag_query, self.tag_matches = self.f_tag, []
         self.group_by = "status" if q.get("group") == "status" else "stage"
         self._limits = {}
         self._load_choices()
@@ -231,13 +254,19 @@ class BoardState(AppState):
 
     @requires()
     def poll(self, _tick: str = ""):
-        """Every few seconds: reload when any lead changed (another manager, the API, the bot, a job)."""
+        """Every few seconds: reload when anything on the board changed (another manager, the API, the bot,
+        a job) or a reminder came due; otherwise nothing is sent."""
         with session_scope() as session:
             version = lead_service.board_version(session=session)
         if version != self._version:
             self._reload()
 
     # ---------- filters ----------
+
+    def _apply(self):
+        self._limits = {}
+        self._reload()
+        return self._url_event()
 
     @requires()
     def set_filter(self, key: str, value: str):
@@ -248,11 +277,24 @@ class BoardState(AppState):
         mapping = {"assignee": "f_assignee", "channel": "f_channel", "tag": "f_tag", "status": "f_status",
                    "from": "f_from", "to": "f_to", "q": "f_search"}
         if key not in mapping:
-            return
+            return None
         setattr(self, mapping[key], value)
-        self._limits = {}
-        self._reload()
-        return self._url_event()
+        if key == "tag":
+            self.tag_query = value
+        return self._apply()
+
+    @requires()
+    def type_tag(self, value: str):
+        """Typing in the tag filter: suggest the tags that start with it; an exact tag (or nothing) filters."""
+        value = " ".join(str(value or "").split())[:lead_service.MAX_TAG]
+        self.tag_query = value
+        with session_scope() as session:
+            self.tag_matches = lead_service.tag_suggestions(session=session, prefix=value, limit=TAG_MATCHES)
+        exact = next((t for t in self.tag_matches if t.casefold() == value.casefold()), None) if value else ""
+        if exact is None or exact == self.f_tag:
+            return None
+        self.f_tag = exact
+        return self._apply()
 
     @requires()
     def toggle_filter(self, key: str, value: bool):
@@ -262,26 +304,22 @@ class BoardState(AppState):
         elif key == "lost":
             self.f_lost = bool(value)
         else:
-            return
-        self._reload()
-        return self._url_event()
+            return None
+        return self._apply()
 
     @requires()
     def set_group(self, group: str | list[str]):
         """Group columns by pipeline stage or by status category."""
         self.group_by = "status" if group == "status" else "stage"
-        self._limits = {}
-        self._reload()
-        return self._url_event()
+        return self._apply()
 
     @requires()
     def clear_filters(self):
         """Back to the default view."""
         self.f_assignee = self.f_channel = self.f_tag = self.f_status = self.f_from = self.f_to = self.f_search = ""
+        self.tag_query = ""
         self.f_overdue = self.f_lost = False
-        self._limits = {}
-        self._reload()
-        return self._url_event()
+        return self._apply()
 
     @requires()
     def load_more(self, key: str):
@@ -300,18 +338,23 @@ class BoardState(AppState):
             self._reload()  # the card snaps back to where the database has it
             return self._fail(exc)
         self._reload()
-        return rx.toast.success(i18n.tr(self.lang, "board.moved"))
+        return toast("success", i18n.tr(self.lang, "board.moved"))
 
     @requires()
     def on_drop(self, payload: dict):
         """A card was dropped: move it to the column under the pointer (or ask why it was lost)."""
         source = payload.get("source") or {}
-        target = payload.get("target") or next(iter(payload.get("dropTargets") or []), None) or {}
+        targets = [payload.get("target") or {}, *(payload.get("dropTargets") or [])]
+        target = next((t for t in targets if isinstance(t, dict) and t.get("kind")), {})  # not a scroll area
         try:
             lead_id = int(source.get("lead_id"))
             from_stage = int(source.get("stage_id"))
         except (TypeError, ValueError):
             return None
+        if not target:
+            return None
+        if self.group_by != "stage":  # a status category spans several stages: which one is not known
+            return toast("info", i18n.tr(self.lang, "board.drop_by_stage"))
         if target.get("kind") == "lost":
             self.lost_lead_id, self.lost_dialog_open = lead_id, True
             return None
@@ -319,7 +362,7 @@ class BoardState(AppState):
             stage_id = int(target.get("stage_id"))
         except (TypeError, ValueError):
             return None
-        if stage_id == from_stage or self.group_by != "stage":
+        if stage_id == from_stage:
             return None
         return self._move(lead_id, stage_id)
 
@@ -356,7 +399,7 @@ class BoardState(AppState):
             return self._fail(exc)
         self.lost_dialog_open, self.lost_lead_id = False, 0
         self._reload()
-        return rx.toast.success(i18n.tr(self.lang, "board.marked_lost"))
+        return toast("success", i18n.tr(self.lang, "board.marked_lost"))
 
     @requires()
     def reopen(self, lead_id: int):
@@ -376,6 +419,7 @@ class BoardState(AppState):
         except DomainError as exc:
             return self._fail(exc)
         self._reload()
+        return None
 
     @requires()
     def open_create(self, value: bool = True):
@@ -402,4 +446,4 @@ class BoardState(AppState):
             return None
         self.create_open, self.create_error = False, ""
         self._reload()
-        return rx.toast.success(i18n.tr(self.lang, "board.created", id=lead_id))
+        return toast("success", i18n.tr(self.lang, "board.created", id=lead_id))

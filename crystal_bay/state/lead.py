@@ -7,8 +7,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-import reflex as rx
-
 from crystal_bay import i18n
 from crystal_bay.db import session_scope
 from crystal_bay.services import conversations, customers, pipeline, reminders
@@ -18,9 +16,11 @@ from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import DomainError, ValidationFailed
 from crystal_bay.settings import get_settings
 from crystal_bay.state.base import AppState
-from crystal_bay.state.board import Option
+from crystal_bay.state.board import Option, toast
 from crystal_bay.state.guard import requires
 
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+TOAST_ID = "lead"
 TRAVEL_FIELDS = ("departure_city", "country", "resort", "date_from", "date_to", "nights_min", "nights_max",
                  "adults", "children", "children_ages", "budget", "currency", "hotel_stars", "meal")
 
@@ -128,6 +128,7 @@ class LeadState(AppState):
     travel_error: str = ""
     editing_customer: bool = False
     form_key: int = 0
+    _version: str = ""
 
     def _actor(self) -> Actor:
         return Actor(type="user", id=self.user_id, label=self.user_name)
@@ -139,26 +140,33 @@ class LeadState(AppState):
         base = exc.message if text == key else text
         return f"{field}: {base}" if field and not field.startswith("field.") else base
 
-    def _refresh(self) -> None:
+    def _refresh(self, *, remount: bool = True) -> None:
+        """Read the lead again. The forms are re-mounted (to show what was saved) when asked, or when what
+        they show changed; a live refresh with the same values leaves whatever the manager is typing alone."""
         tz = get_settings().timezone
         now = dt.datetime.now(dt.UTC)
         with session_scope() as session:
+            self._version = lead_service.lead_version(session=session, lead_id=self.lead_id, now=now)
             detail = lead_service.lead_detail(session=session, lead_id=self.lead_id)
             items = conversations.timeline(session=session, lead_id=self.lead_id)
             stages = pipeline.list_stages(session=session)
             people = [u for u in user_service.list_users(session=session) if u.is_active]
-            suggestions = lead_service.tag_suggestions(session=session, prefix="", limit=50)
         lead, cust = detail.lead, detail.customer
+        before = (dict(self.customer), dict(self.travel))
         en = self.lang == "en"
         self.title = cust.name or f"#{lead.id}"
         self.stage_name = detail.stage.name_en if en else detail.stage.name_ru
         self.stage_id, self.status, self.outcome = str(lead.stage_id), lead.status, lead.outcome or ""
         self.score = "" if lead.score is None else str(lead.score)
         self.score_reasons, self.source = list(lead.score_reasons or []), lead.source
+        phones = cust.phones or ([cust.phone] if cust.phone else [])
+        language = cust.language or "ru"
         self.customer = {
-            "name": cust.name, "phones": ", ".join(cust.phones or ([cust.phone] if cust.phone else [])),
+            "name": cust.name, "phones": ", ".join(phones),
+            "phones_display": ", ".join(lead_service.display_phone(p) for p in phones),
             "email": cust.email or "", "telegram_username": cust.telegram_username or "",
-            "whatsapp_id": cust.whatsapp_id or "", "language": cust.language or "ru",
+            "whatsapp_id": cust.whatsapp_id or "", "language": language,
+            "language_name": LANGUAGE_NAMES.get(language, language),
         }
         self.other_leads = [
             OtherLead(lead_id=o[0], stage=o[1], status=o[2], created=i18n.format_datetime(o[3], tz))
@@ -173,13 +181,15 @@ class LeadState(AppState):
         self.assignee_id = str(lead.assignee_id or "")
         self.managers = [Option(value=str(u.id), label=u.name) for u in people]
         self.stages = [Option(value=str(s.id), label=s.name_en if en else s.name_ru) for s in stages]
-        self.tags, self.tag_suggestions = list(detail.tags), [t for t in suggestions if t not in detail.tags]
+        self.tags = list(detail.tags)
+        self.tag_suggestions = [t for t in self.tag_suggestions if t not in self.tags]
         self.reminders = [
             ReminderRow(reminder_id=r.id, due=i18n.format_datetime(r.due_at, tz), text=r.text,
                         done=r.done_at is not None, overdue=r.done_at is None and r.due_at < now)
             for r in detail.reminders
         ]
-        self.form_key += 1  # re-mount the forms so their default values show what was saved
+        if remount or before != (self.customer, self.travel):
+            self.form_key += 1  # re-mount the forms so their default values show what was saved
 
     def _run(self, action, *, error_attr: str | None = None, ok_key: str | None = None):
         """Run a service call; show its refusal, or refresh and confirm."""
@@ -190,11 +200,11 @@ class LeadState(AppState):
             if error_attr:
                 setattr(self, error_attr, self._error_text(exc))
                 return None
-            return rx.toast.error(self._error_text(exc))
+            return toast("error", self._error_text(exc), TOAST_ID)
         if error_attr:
             setattr(self, error_attr, "")
         self._refresh()
-        return rx.toast.success(i18n.tr(self.lang, ok_key)) if ok_key else None
+        return toast("success", i18n.tr(self.lang, ok_key), TOAST_ID) if ok_key else None
 
     @requires()
     def load(self):
@@ -202,12 +212,34 @@ class LeadState(AppState):
         self.access = "ok"
         self.customer_error = self.travel_error = ""
         self.editing_customer = False
+        self.tag_suggestions = []
         try:
             self.lead_id = int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
             self._refresh()
             self.found = True
         except (ValueError, DomainError):
             self.found = False
+
+    @requires()
+    def poll(self, _tick: str = ""):
+        """Every few seconds: show what others changed (a customer's message, a move, a note) without reload."""
+        if not self.found or not self.lead_id:
+            return
+        with session_scope() as session:
+            version = lead_service.lead_version(session=session, lead_id=self.lead_id)
+        if version != self._version:
+            try:
+                self._refresh(remount=False)
+            except DomainError:  # deleted meanwhile
+                self.found = False
+
+    @requires()
+    def suggest_tags(self, value: str):
+        """Typing a tag: the existing tags that start with it (most used first), not those already on the lead."""
+        prefix = " ".join(str(value or "").split())[:lead_service.MAX_TAG]
+        with session_scope() as session:
+            found = lead_service.tag_suggestions(session=session, prefix=prefix, limit=20)
+        self.tag_suggestions = [t for t in found if t not in self.tags]
 
     @requires()
     def save_customer(self, form: dict):
@@ -293,7 +325,7 @@ class LeadState(AppState):
         try:
             local = dt.datetime.fromisoformat(raw)
         except ValueError:
-            return rx.toast.error(i18n.tr(self.lang, "lead.bad_due"))
+            return toast("error", i18n.tr(self.lang, "lead.bad_due"), TOAST_ID)
         due = local.replace(tzinfo=ZoneInfo(get_settings().timezone)).astimezone(dt.UTC)
         text = str(form.get("text") or "").strip()
         return self._run(lambda s: reminders.set_reminder(session=s, lead_id=self.lead_id, due_at=due, text=text,

@@ -22,10 +22,10 @@ from sqlmodel import col, select
 
 from crystal_bay.db import make_engine, session_scope
 from crystal_bay.models import AuditEvent, Customer, Lead, PipelineStage, User
-from crystal_bay.services import intake
+from crystal_bay.services import intake, pipeline, reminders
 from crystal_bay.services import leads as lead_service
 from crystal_bay.services.audit import Actor
-from crystal_bay.services.intake_schemas import LeadIn
+from crystal_bay.services.intake_schemas import LeadIn, MessageIn
 from tests.e2e.conftest import ARTIFACTS, FIRST_NAVIGATION_TIMEOUT_MS, Credentials, LiveApp
 
 pytestmark = pytest.mark.e2e
@@ -313,9 +313,10 @@ def test_create_lead_by_hand_from_the_board(new_context, live_app: LiveApp, db: 
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name="Новая заявка")).to_be_visible(timeout=STEP)
     name = "Бауыржан Звонков"
-    dialog.locator('input[name="name"]').fill(name)
-    dialog.locator('input[name="phone"]').fill("8 701 555 44 33")
-    dialog.locator('textarea[name="message"]').fill("Звонок: Турция, август, двое взрослых")
+    dialog.get_by_label("Имя клиента").fill(name)  # every field has a label
+    dialog.get_by_label("Телефон").fill("8 701 555 44 33")
+    expect(dialog.get_by_label("Эл. почта")).to_be_visible()
+    dialog.get_by_label("Что хочет клиент").fill("Звонок: Турция, август, двое взрослых")
     _shot(page, "e2e-board-new-lead-dialog.png")
     dialog.get_by_role("button", name="Создать").click()
 
@@ -334,3 +335,105 @@ def test_create_lead_by_hand_from_the_board(new_context, live_app: LiveApp, db: 
     expect(card).to_be_visible(timeout=STEP)
     expect(card.get_by_test_id("card-name")).to_have_text(name)
     _shot(page, "e2e-board-after-create.png")
+
+
+def test_board_is_a_fixed_area_with_scrolling_columns(new_context, live_app: LiveApp, db: Engine) -> None:
+    made = [_create_lead(db, f"Колонка Прокруткина {i}") for i in range(14)]
+    page = new_context().new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})  # a laptop: the nine columns do not fit
+    _log_in(page, live_app, live_app.admin)
+    expect(_card(page, made[-1], "new_request")).to_be_visible(timeout=SLOW)
+    sizes = page.evaluate("""async () => {
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));  // off-screen parts laid out
+        const board = document.querySelector('[data-testid="board"]');
+        const body = document.querySelector('[data-stage-id="new_request"] .cb-col-body');
+        const doc = document.scrollingElement;
+        return {boardW: board.scrollWidth, boardCW: board.clientWidth, bodyH: body.scrollHeight,
+                bodyCH: body.clientHeight, docW: doc.scrollWidth, docH: doc.scrollHeight,
+                winW: window.innerWidth, winH: window.innerHeight};
+    }""")
+    _shot(page, "e2e-board-layout.png")
+    assert sizes["boardW"] > sizes["boardCW"], sizes  # the columns scroll sideways inside the board...
+    assert sizes["docW"] <= sizes["winW"], sizes  # ...not the whole page
+    assert sizes["bodyH"] > sizes["bodyCH"], sizes  # a long column scrolls on its own
+    assert sizes["docH"] <= sizes["winH"] + 2, sizes  # and the page does not become one tall box
+    # Columns show their money the same way as the cards.
+    with session_scope(db) as session:
+        lead_service.update_travel_request(session=session, lead_id=made[0], actor=API,
+                                           data=lead_service.TravelRequestUpdate(budget=1500000, currency="KZT"))
+    expect(_card(page, made[0]).get_by_test_id("card-budget")).to_have_text("1 500 000 ₸", timeout=LIVE)
+    expect(page.locator('[data-stage-id="new_request"] [data-testid="column-totals"]')).to_contain_text(
+        "1 500 000 ₸")
+
+
+def test_reminder_due_today_and_coming_due_show_live(new_context, live_app: LiveApp, db: Engine) -> None:
+    admin_id = _user_id(db, live_app.admin.email)
+    lead_id = _create_lead(db, "Гаухар Сегодняшняя", assignee_id=admin_id)
+    page = _board(new_context, live_app, live_app.admin)
+    card = _card(page, lead_id)
+    expect(card).to_be_visible(timeout=STEP)
+    expect(card.get_by_test_id("overdue")).to_have_count(0)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=8)  # later today, then past due while we watch
+    with session_scope(db) as session:
+        reminders.set_reminder(session=session, lead_id=lead_id, due_at=due, text="Позвонить до обеда",
+                               actor=Actor(type="user", id=admin_id, label="e2e"))
+    if due.astimezone(TZ).date() == dt.datetime.now(TZ).date():
+        expect(card.get_by_test_id("due-today")).to_have_text("Сегодня", timeout=LIVE)
+    expect(page.get_by_test_id("today")).to_contain_text("Позвонить до обеда", timeout=LIVE)
+    # Nothing about the lead changes when the reminder comes due: the open board still notices.
+    expect(card.get_by_test_id("overdue")).to_have_text("Просрочено", timeout=15_000)
+    expect(card.get_by_test_id("due-today")).to_have_count(0)
+
+
+def test_lead_page_updates_live(new_context, live_app: LiveApp, db: Engine) -> None:
+    lead_id = _create_lead(db, "Ержан Живоглядов")
+    page = _board(new_context, live_app, live_app.admin)
+    page.goto(live_app.url(f"/lead/{lead_id}"), timeout=SLOW)
+    expect(page.get_by_test_id("lead-title")).to_have_text("Ержан Живоглядов", timeout=SLOW)
+    expect(page.get_by_test_id("customer-phones")).to_contain_text(re.compile(r"^\+7 701 \d{3} \d{2} \d{2}$"))
+    expect(page.get_by_test_id("customer-language")).to_have_text("Язык: Русский")
+    with session_scope(db) as session:  # the customer writes again (as the API would), a colleague moves the lead
+        intake.log_message(session=session, lead_id=lead_id, actor=API,
+                           data=MessageIn(channel="telegram", direction="inbound", text="А есть что-то в Дубае?"))
+        stage = lead_service.get_stage(session=session, slug="consultation")
+        pipeline.move_lead(session=session, lead_id=lead_id, stage_id=stage.id, actor=API)
+    expect(page.get_by_test_id("timeline")).to_contain_text("А есть что-то в Дубае?", timeout=LIVE)
+    expect(page.get_by_test_id("lead-stage")).to_have_text("Консультация", timeout=LIVE)
+    _shot(page, "e2e-lead-page-live.png")
+
+
+def test_drop_while_grouped_by_status_says_why_nothing_moved(new_context, live_app: LiveApp, db: Engine) -> None:
+    lead_id = _create_lead(db, "Сания Статусова")
+    page = _board(new_context, live_app, live_app.admin)
+    page.get_by_role("radio", name="По статусам").click()
+    expect(page).to_have_url(re.compile(r"[?&]group=status(&|$)"), timeout=STEP)
+    expect(_card(page, lead_id, "new")).to_be_visible(timeout=STEP)
+    _drag(page, lead_id, "in_progress")
+    _toast(page, "info", "По этапам")
+    expect(_card(page, lead_id, "new")).to_be_visible()
+    _drag(page, lead_id, "pending")  # again: the message is replaced, toasts do not pile up
+    expect(page.locator("[data-sonner-toast]")).to_have_count(1)
+    assert _stage_slug(db, lead_id) == "new_request"
+
+
+def test_tag_filter_finds_tags_as_you_type(new_context, live_app: LiveApp, db: Engine) -> None:
+    tag = f"Экспедиция {random.randrange(10_000, 99_999)}"
+    tagged, other = _create_lead(db, "Тагир Тегов"), _create_lead(db, "Нетег Нетегов")
+    with session_scope(db) as session:
+        for i in range(52):  # more tags than the old fixed list of 50 showed
+            lead_service.add_tag(session=session, lead_id=other, name=f"Массовка {i:02d}", actor=API)
+        lead_service.add_tag(session=session, lead_id=tagged, name=tag, actor=API)
+    page = _board(new_context, live_app, live_app.admin)
+    expect(_card(page, other)).to_be_visible(timeout=STEP)
+    box = page.locator('input[name="filter-tag"]')
+    box.fill(tag[:6])
+    expect(page.locator(f'#board-tag-options option[value="{tag}"]')).to_have_count(1, timeout=STEP)
+    box.fill(tag)
+    expect(page).to_have_url(re.compile(r"[?&]tag="), timeout=STEP)
+    assert parse_qs(urlparse(page.url).query)["tag"] == [tag]
+    expect(_card(page, other)).to_have_count(0, timeout=STEP)
+    expect(_card(page, tagged)).to_be_visible()
+    page.reload(timeout=SLOW)  # from the URL: the filter shows the tag although it was never suggested here
+    expect(page.locator('input[name="filter-tag"]')).to_have_value(tag, timeout=SLOW)
+    expect(_card(page, tagged)).to_be_visible(timeout=STEP)
+    expect(_card(page, other)).to_have_count(0)
