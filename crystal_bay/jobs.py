@@ -47,7 +47,7 @@ from crystal_bay.models import ScheduledJob, SchedulerLease, utcnow
 log = logging.getLogger(__name__)
 
 JOB_MODULES = ("crystal_bay.services.outbox", "crystal_bay.services.reminder_jobs", "crystal_bay.services.tours",
-               "crystal_bay.services.bookings")
+               "crystal_bay.services.bookings", "crystal_bay.services.messaging", "crystal_bay.services.ai.inbound_jobs")
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 LEASE_NAME = "scheduler"
 LEASE_TTL_S = 30

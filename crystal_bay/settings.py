@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     ai_auto_move_threshold: float = Field(0.85, ge=0, le=1, title="AI: confidence needed to move a lead by itself")
-    ai_auto_assign: bool = Field(True, title="AI: assign new leads round-robin among available managers")
+    # Off by default: the processor runs on every inbound message, so this would hand every unassigned lead out
+    # round-robin; the issue makes it a capability ("can auto-assign"), the agency switches it on.
+    ai_auto_assign: bool = Field(False, title="AI: assign unassigned leads round-robin among available managers")
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     wazzup_api_key: SecretStr | None = None

@@ -274,3 +274,19 @@ def test_a_running_job_cannot_be_discarded(engine, rec):
         with pytest.raises(ValidationFailed) as info:
             outbox.discard(session=s, job_id=job_id, actor=SYSTEM)
         assert info.value.code == "job_running"
+
+
+def test_an_urgent_kind_is_claimed_before_a_backlog_of_older_jobs(rec, engine):
+    @outbox.register("test.urgent", urgent=True)
+    async def urgent(payload):
+        rec.note("test.urgent", payload)
+
+    try:
+        for i in range(5):  # a backlog (e.g. a burst of AI reads), all older than the customer's reply
+            _enqueue(engine, key=f"backlog{i}", not_before=T0 - dt.timedelta(minutes=10))
+        _enqueue(engine, key="reply", kind="test.urgent", not_before=T0)
+        summary = asyncio.run(outbox.run_due(now=T0, limit=2, engine=engine, rand=HALF))
+        assert summary.done == 2
+        assert [kind for kind, _ in rec.calls] == ["test.urgent", "test.send"]
+    finally:
+        outbox.unregister("test.urgent")

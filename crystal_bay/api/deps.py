@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from crystal_bay.api import ratelimit
@@ -64,21 +65,35 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="crystal-bay"'})
 
 
-def require_scope(scope: str) -> Callable[[Request], Caller]:
-    """A dependency: the request's live API key, which must have `scope`, within its rate limit."""
+def _verify(raw: str) -> Caller | None:
+    with session_scope() as session:
+        key = api_keys.verify_api_key(session=session, raw_key=raw)
+        return key and Caller(key_id=key.id, name=key.name, prefix=key.prefix, scopes=tuple(key.scopes or ()))
 
-    def dependency(request: Request) -> Caller:
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: the request's live API key, which must have `scope`, within its rate limit. A key verified
+    in the last few seconds is answered from memory (`api_keys.cached_key`); otherwise the database is asked in
+    a worker thread."""
+
+    async def dependency(request: Request) -> Caller:
         raw = raw_api_key(request)
         if raw is None:
             raise _unauthorized("Send an API key: Authorization: Bearer <key>, or X-API-Key: <key>.")
-        with session_scope() as session:
-            key = api_keys.verify_api_key(session=session, raw_key=raw)
-            caller = key and Caller(key_id=key.id, name=key.name, prefix=key.prefix, scopes=tuple(key.scopes or ()))
+        cached = api_keys.cached_key(raw)
+        if cached is not None:
+            caller = Caller(key_id=cached.id, name=cached.name, prefix=cached.prefix, scopes=cached.scopes)
+        else:
+            caller = await run_in_threadpool(_verify, raw)
         if caller is None:
             raise _unauthorized("The API key is unknown or revoked.")
         if scope not in caller.scopes:
             raise ApiError(403, "insufficient_scope", f"This API key lacks the {scope!r} scope.")
-        rate_limit(f"key:{caller.key_id}", get_settings().api_rate_limit_per_minute)
+        settings = get_settings()
+        if settings.redis_url:  # a network call: off the event loop
+            await run_in_threadpool(rate_limit, f"key:{caller.key_id}", settings.api_rate_limit_per_minute)
+        else:
+            rate_limit(f"key:{caller.key_id}", settings.api_rate_limit_per_minute)
         return caller
 
     return dependency

@@ -40,16 +40,15 @@ def created_response(result: intake.IntakeResult) -> JSONResponse:
 
 @router.post("/leads", status_code=201, response_model=LeadCreated, responses=ERRORS, summary="Submit a lead",
              openapi_extra=body_doc(LeadIn))
-def create_lead(
+async def create_lead(
     caller: Annotated[Caller, Depends(require_scope("leads:write"))],
     data: Annotated[LeadIn, Depends(json_body(LeadIn))],
     key: Annotated[str | None, Depends(idempotency_key)],
 ) -> JSONResponse:
     """A new inquiry: a lead for a new customer, or added to the known customer's open lead.
     The same `external_id` (per source) or `Idempotency-Key` returns the first answer and writes nothing."""
-    with session_scope() as session:
-        result = intake.submit_lead(session=session, data=data, api_key_id=caller.key_id, idempotency_key=key,
-                                    actor=caller.actor)
+    result = await intake.submit_lead_grouped(data=data, api_key_id=caller.key_id, idempotency_key=key,
+                                              actor=caller.actor)
     return created_response(result)
 
 

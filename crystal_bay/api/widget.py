@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from crystal_bay.api.deps import body_doc, client_address, json_body, rate_limit
+from crystal_bay.api.deps import body_doc, client_address, media_type, parse_json, rate_limit, read_body
 from crystal_bay.api.errors import ApiError
 from crystal_bay.db import session_scope
 from crystal_bay.services import intake
@@ -75,11 +75,39 @@ def _submit(data: WidgetIn) -> None:
         intake.submit_widget(session=session, data=data, actor=ACTOR)
 
 
+def honeypot_name(raw: bytes) -> str | None:
+    """The submitted name when the honeypot `website` is filled (a bot), else None.
+
+    Read from the raw JSON before any validation, so a bot that also sends a bad phone or unknown
+    fields still gets the ordinary thank-you instead of a 422 telling it what to fix."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("website") in (None, ""):
+        return None
+    name = body.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def _thanks(name: str) -> JSONResponse:
+    return JSONResponse({"ok": True, "message": thanks_text(name)}, status_code=201)
+
+
 @router.post("/api/widget/leads", status_code=201, summary="A website form submission",
              dependencies=[Depends(widget_client_limit)], openapi_extra=body_doc(WidgetIn))
-async def widget_submit(data: Annotated[WidgetIn, Depends(json_body(WidgetIn, MAX_WIDGET_BODY))]) -> JSONResponse:
-    """Creates or attaches a website lead and answers a thank-you in Russian."""
+async def widget_submit(request: Request) -> JSONResponse:
+    """Creates or attaches a website lead and answers a thank-you in Russian (a filled honeypot: the same
+    thank-you, nothing written, checked before the form is validated)."""
+    kind = media_type(request)
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    raw = await read_body(request, MAX_WIDGET_BODY)
+    bot_name = honeypot_name(raw)
+    if bot_name is not None:
+        return _thanks(bot_name)
+    data = parse_json(WidgetIn, raw)
     if data.key not in public_keys():
         raise ApiError(403, "unknown_widget_key", "This widget key is not configured.", field="key")
     await run_in_threadpool(_submit, data)
-    return JSONResponse({"ok": True, "message": thanks_text(data.name)}, status_code=201)
+    return _thanks(data.name)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from crystal_bay.integrations import openai as openai_integration
 from crystal_bay.integrations import samo as samo_integration
+from crystal_bay.integrations import sendgrid as sendgrid_integration
 from crystal_bay.integrations import telegram as telegram_integration
 from crystal_bay.integrations.base import IntegrationSpec
 
@@ -69,8 +70,9 @@ register(IntegrationSpec(
 ))
 register(IntegrationSpec(
     slug="sendgrid", icon="mail", title_ru="SendGrid (эл. почта)", title_en="SendGrid (e-mail)",
-    description_ru="Исходящие письма и приём входящей почты.",
-    description_en="Outgoing e-mail and inbound mail parsing.",
+    description_ru="Приём входящей почты (Inbound Parse): письмо становится заявкой. Ключ API — для отправки писем.",
+    description_en="Inbound mail (Inbound Parse) becomes leads. The API key is for sending e-mail.",
+    schema=sendgrid_integration.SendGridSettings, test_connection=sendgrid_integration.test_connection,
 ))
 register(IntegrationSpec(
     slug="bitrix24", icon="building-2", title_ru="Битрикс24", title_en="Bitrix24",

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy import text
+from sqlmodel import Field, Index, SQLModel
 
 from crystal_bay.models._base import JSONType, utcnow
+
+# Customers with more than one phone (their list holds a comma): lead intake looks phones up in those lists
+# through this partial index instead of scanning every customer (services/intake_contacts.py).
+MULTI_PHONE_SQLITE = "phones LIKE '%,%'"
+MULTI_PHONE_POSTGRESQL = "CAST(phones AS TEXT) LIKE '%,%'"
 
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_extra_phones", "id", sqlite_where=text(MULTI_PHONE_SQLITE),
+                            postgresql_where=text(MULTI_PHONE_POSTGRESQL)),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=200, index=True)

@@ -112,6 +112,7 @@ def _preview_step() -> rx.Component:
 def _running_step() -> rx.Component:
     return rx.vstack(
         rx.text(ImportState.t["import.running"], weight="medium"),
+        rx.text(ImportState.phase_text, size="2", data_testid="import-phase"),
         rx.progress(value=ImportState.progress, max=100, width="100%", data_testid="import-progress"),
         rx.text(ImportState.progress.to_string() + " %", size="1", color_scheme="gray"),
         width="100%",
@@ -131,7 +132,8 @@ def _stat(key: str, value, testid: str, color: str) -> rx.Component:
 
 
 def _rejected_row(row: RejectedRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(row.row), rx.table.cell(row.field), rx.table.cell(row.reason))
+    return rx.table.row(rx.table.cell(row.row), rx.table.cell(row.field), rx.table.cell(row.reason),
+                        rx.table.cell(rx.text(row.original, size="1", color_scheme="gray")))
 
 
 def _done_step() -> rx.Component:
@@ -151,11 +153,14 @@ def _done_step() -> rx.Component:
         rx.cond(
             ImportState.rejected_count > 0,
             rx.vstack(
+                rx.button(rx.icon("download", size=16), t["import.download_rejected"], variant="soft",
+                          on_click=ImportState.download_rejected, data_testid="import-download-rejected"),
                 rx.table.root(
                     rx.table.header(rx.table.row(
                         rx.table.column_header_cell(t["import.row"]),
                         rx.table.column_header_cell(t["import.field"]),
                         rx.table.column_header_cell(t["import.reason"]),
+                        rx.table.column_header_cell(t["import.values"]),
                     )),
                     rx.table.body(rx.foreach(ImportState.rejected_rows, _rejected_row)),
                     size="1",

@@ -4,6 +4,10 @@ A key looks like `cbk_<prefix>_<secret>`: the prefix (8 hex characters) identifi
 panel and in logs; only `sha256(key)` is stored, so a database dump does not leak usable keys.
 `verify_api_key` returns None for every refusal (unknown, malformed, revoked, missing scope): an API
 route that wants to tell 401 from 403 calls it without `scope` and checks `scope in key.scopes`.
+
+The API asks `cached_key` first: a live key verified in the last `CACHE_S` seconds is answered from memory
+(no query, no transaction per request). Revoking clears this process's cache at once; another process
+(a second backend worker) stops accepting the key within `CACHE_S` seconds. Unknown keys are not cached.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from crystal_bay.models import ApiKey, utcnow
@@ -26,6 +34,22 @@ SCOPES: tuple[str, ...] = ("leads:write", "leads:read")
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 MAX_NAME = 100
 _KEY_RE = re.compile(r"^cbk_([0-9a-f]{8})_([A-Za-z0-9_-]{32,64})$")
+CACHE_S = 5.0  # how long a verified live key is trusted without asking the database again
+CACHE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a request needs to know about its live API key."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+
+
+_cache: dict[str, tuple[float, KeyInfo]] = {}  # sha256 of the key → (trusted until, monotonic clock), info
+_cache_lock = threading.Lock()
 
 
 def _hash(raw_key: str) -> str:
@@ -79,7 +103,34 @@ def verify_api_key(*, session: Session, raw_key: str | None, scope: str | None =
         key.last_used_at = now
         session.add(key)
         session.flush()
+    _remember(digest, key)
     return key
+
+
+def _remember(digest: str, key: ApiKey) -> None:
+    with _cache_lock:
+        if len(_cache) >= CACHE_MAX:
+            _cache.clear()
+        _cache[digest] = (time.monotonic() + CACHE_S, KeyInfo(id=key.id, name=key.name, prefix=key.prefix,
+                                                               scopes=tuple(key.scopes or ())))
+
+
+def cached_key(raw_key: str | None) -> KeyInfo | None:
+    """The live key for this plaintext if it was verified in the last CACHE_S seconds, else None (verify it)."""
+    match = _KEY_RE.match((raw_key or "").strip())
+    if match is None:
+        return None
+    digest = _hash(match.group(0))
+    entry = _cache.get(digest)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    return entry[1]
+
+
+def clear_cache() -> None:
+    """Forget every verified key (after a revocation; tests)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def revoke_api_key(*, session: Session, key_id: int, actor: Actor) -> ApiKey:
@@ -92,6 +143,8 @@ def revoke_api_key(*, session: Session, key_id: int, actor: Actor) -> ApiKey:
         session.add(key)
         audit.record(session=session, actor=actor, entity_type="api_key", entity_id=key.id, action="revoked",
                      data={"name": key.name, "prefix": key.prefix})
+    clear_cache()  # and again once the revocation is committed (a request in between may have re-cached it)
+    event.listen(session, "after_commit", lambda _session: clear_cache(), once=True)
     return key
 
 

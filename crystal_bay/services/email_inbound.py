@@ -4,16 +4,26 @@
 wrote:", Russian "… пишет:" / "… написал(а):", mail.ru's "… от Имя <адрес>:", Outlook's
 "-----Original Message-----" and "From:/Sent:" headers, "> " lines) and the signature after "-- ".
 A delivery is processed once per Message-ID (SendGrid retries; the same mail may come twice).
+
+SendGrid posts `text`, `html`, `subject`, `from`… in the mail's own charset and names it per field in
+the `charsets` JSON (e.g. {"text": "windows-1251", "subject": "KOI8-R"}): `from_parse_form` decodes each
+field's bytes with it. With "POST the raw, full MIME message" on, the form has an `email` field with
+the whole message instead: `from_mime` reads it with the standard `email` package.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import email.utils
 import hashlib
 import html
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.message import EmailMessage
 from email.parser import HeaderParser
 
 from pydantic import ValidationError
@@ -87,6 +97,89 @@ class InboundEmail:
     headers: str = ""
     attachment_info: str = ""
     attachment_names: list[dict] = field(default_factory=list)  # {"name", "type"} of the uploaded parts
+
+
+def decode_text(raw: bytes, charset: str | None = None) -> str:
+    """A mail field's bytes as text: in its declared charset, else UTF-8, else Windows-1251 (never fails)."""
+    for codec in (charset, "utf-8"):
+        if codec and len(codec) <= 40:
+            try:
+                return raw.decode(codec.strip().strip('"'))
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return raw.decode("cp1251", errors="replace")
+
+
+def _charsets(raw: bytes) -> dict[str, str]:
+    """SendGrid's `charsets` field: {"text": "windows-1251", ...}; {} when absent or unreadable."""
+    try:
+        value = json.loads(raw.decode("utf-8", errors="replace")) if raw.strip() else {}
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+
+def from_parse_form(fields: Mapping[str, bytes], files: Sequence[tuple[bytes, str]] = ()) -> InboundEmail:
+    """The mail in SendGrid's Inbound Parse form (field name → raw bytes; file parts as (filename bytes, type)).
+
+    Each text field is decoded with its charset from `charsets`; a raw-MIME post (`email` field) is parsed
+    as the message itself (the form's own from/to/subject only fill what the message lacks).
+    """
+    charsets = _charsets(fields.get("charsets", b""))
+
+    def text(name: str) -> str:
+        return decode_text(fields.get(name, b""), charsets.get(name))
+
+    names = [{"name": decode_text(name, charsets.get("filename")), "type": kind} for name, kind in files]
+    if fields.get("email", b"").strip():
+        mail = from_mime(fields["email"])
+        mail.sender, mail.to = mail.sender or text("from"), mail.to or text("to")
+        mail.subject = mail.subject or text("subject")
+        mail.attachment_names = mail.attachment_names + names
+        return mail
+    return InboundEmail(sender=text("from"), to=text("to"), subject=text("subject"), text=text("text"),
+                        html=text("html"), headers=text("headers"), attachment_info=text("attachment-info"),
+                        attachment_names=names)
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    """A header as text: RFC 2047 words decoded; raw 8-bit bytes (no encoded words) read as UTF-8, else Windows-1251."""
+    raw = next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return ""
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):  # bytes the parser kept undecoded (surrogateescape)
+        text = decode_text(raw.encode("ascii", "surrogateescape"))
+    else:
+        try:
+            text = str(message.get(name) or "")
+        except (ValueError, TypeError, IndexError, AttributeError, HeaderParseError):  # unparseable: keep it raw
+            text = raw
+    return " ".join(text.split())
+
+
+def _part_text(part: EmailMessage) -> str:
+    """A text part's content (transfer encoding undone) in its charset; without one, UTF-8 else Windows-1251."""
+    payload = part.get_payload(decode=True)
+    return decode_text(payload if isinstance(payload, bytes) else b"", part.get_content_charset())
+
+
+def from_mime(raw: bytes) -> InboundEmail:
+    """A full MIME message (SendGrid's raw mode): sender, subject, plain text (or HTML), headers, attachment names."""
+    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = _part_text(body) if body is not None else ""
+    is_html = body is not None and body.get_content_subtype() == "html"
+    attached = []
+    for part in message.walk():
+        if part.is_multipart() or part is body:
+            continue
+        name = part.get_filename()
+        if name or part.get_content_disposition() == "attachment":
+            attached.append({"name": _clean(str(name or "")), "type": part.get_content_type()})
+    headers = "\n".join(f"{name}: {_header(message, name)}" for name in dict.fromkeys(message.keys()))
+    return InboundEmail(sender=_header(message, "From"), to=_header(message, "To"),
+                        subject=_header(message, "Subject"), text="" if is_html else text,
+                        html=text if is_html else "", headers=headers, attachment_names=attached)
 
 
 def message_id(mail: InboundEmail) -> str:

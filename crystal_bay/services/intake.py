@@ -20,7 +20,8 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from crystal_bay.models import Customer, Lead, LeadTag, Message, PipelineStage, Tag, utcnow
-from crystal_bay.services import audit, leads, pipeline
+from crystal_bay.services import audit, intake_writer, leads, pipeline
+from crystal_bay.services.ai import inbound_jobs
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import NotFound, ValidationFailed
 from crystal_bay.services.intake_batch import (
@@ -48,7 +49,7 @@ from crystal_bay.services.intake_schemas import (
 
 __all__ = ["EXTERNAL", "IDEM_API", "IMPORT_ROW", "SENDGRID", "Inquiry", "IntakeResult", "LeadFilter", "get_lead",
            "inquiry_for", "list_leads", "lock_for_intake", "log_message", "patch_lead", "process", "request_hash",
-           "submit_lead", "submit_widget"]
+           "submit_lead", "submit_lead_grouped", "submit_widget"]
 
 MAX_PAGE = 200
 
@@ -69,6 +70,15 @@ def submit_lead(
     """Create a lead for an inquiry, or attach it to the customer's open lead; a repeat returns the first result."""
     inquiry = inquiry_for(data, api_key_id=api_key_id, idempotency_key=idempotency_key)
     return process(session=session, inquiries=[inquiry], actor=actor)[0]
+
+
+async def submit_lead_grouped(
+    *, data: LeadIn, api_key_id: int | None = None, idempotency_key: str | None = None, actor: Actor
+) -> IntakeResult:
+    """`submit_lead` in its own transaction, shared with the other inquiries arriving at the same moment
+    (`intake_writer`: one commit for many; the result comes once it is committed)."""
+    inquiry = inquiry_for(data, api_key_id=api_key_id, idempotency_key=idempotency_key)
+    return await intake_writer.submit(inquiry, actor=actor)
 
 
 # ---------- reading leads ----------
@@ -233,7 +243,8 @@ def _set_tags(session: Session, lead_id: int, wanted: list[str], actor: Actor) -
 
 
 def log_message(*, session: Session, lead_id: int, data: MessageIn, actor: Actor) -> tuple[Message, bool]:
-    """Put a message on a lead's timeline; the same (channel, external_id) returns the first one."""
+    """Put a message on a lead's timeline; the same (channel, external_id) returns the first one. A new inbound
+    message is queued for the AI inquiry processor in the same transaction."""
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFound(f"Lead {lead_id} does not exist.", field="lead_id")
@@ -257,6 +268,8 @@ def log_message(*, session: Session, lead_id: int, data: MessageIn, actor: Actor
     session.flush()
     audit.record(session=session, actor=actor, entity_type="lead", entity_id=lead_id, action="message_logged",
                  data={"message_id": message.id, "direction": data.direction, "channel": channel})
+    if inbound:
+        inbound_jobs.enqueue(session=session, lead_id=lead_id, message=message)
     return message, True
 
 

@@ -9,7 +9,11 @@
 3. the lead: the customer's open lead (no outcome, status not closed) gets the inquiry — its
    message goes on the timeline, blank travel fields are filled (never overwritten) — else a new
    lead is opened in the pipeline's first stage;
-4. the idempotency records (`webhook_events`) with the result, in the same transaction.
+4. the idempotency records (`webhook_events`) with the result, in the same transaction;
+5. unless the batch is an import (`analyse=False`), an outbox job per new inbound message that runs the
+   AI inquiry processor on it (`services/ai/inbound_jobs.py`), inserted with the messages.
+
+New leads get their initial score (`ai.scoring`, from the request, channel and message) as they are inserted.
 
 New rows are written with multi-row INSERT … RETURNING (customers, leads, messages, links, audit
 events, idempotency records): the per-object cost of ORM construction and one flush per row made
@@ -24,6 +28,7 @@ so two concurrent inquiries from one person never create two customers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 import zlib
@@ -40,6 +45,7 @@ from crystal_bay.models import (
     Lead,
     LeadTag,
     Message,
+    OutboxJob,
     PipelineStage,
     StatusCategory,
     Tag,
@@ -47,6 +53,8 @@ from crystal_bay.models import (
     utcnow,
 )
 from crystal_bay.services import pipeline
+from crystal_bay.services.ai import inbound_jobs, scoring
+from crystal_bay.services.ai.processor import local_today
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.errors import DomainError, ValidationFailed
 from crystal_bay.services.intake_contacts import ContactIndex, ExtraPhones
@@ -128,6 +136,7 @@ class _Batch:
     results: list[IntakeResult | int | None] = field(default_factory=list)
     placed: dict[int, _Placed] = field(default_factory=dict)
     audits: list[dict] = field(default_factory=list)
+    today: dt.date = field(default_factory=local_today)  # the reference date of the initial scores
 
     def audit(self, entity_type: str, entity_id: int | None, action: str, data: dict) -> None:
         self.audits.append({"at": self.now, "actor_type": self.actor.type, "actor_id": self.actor.id,
@@ -152,18 +161,60 @@ def insert_rows(session: Session, model, rows: list[dict], *, ids: bool = False)
     order: one row uses RETURNING; several get their ids first (RETURNING would make SQLite insert them one
     statement per row)."""
     table = model.__table__
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
     if ids and len(rows) == 1:
-        rows[0]["id"] = session.connection().execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
+        if sqlite:  # the driver's own last row id: no RETURNING statement to compile
+            rows[0]["id"] = _sqlite_rows(conn, table, rows)
+        else:
+            rows[0]["id"] = conn.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
         return [rows[0]["id"]]
     if ids:
         for row, new_id in zip(rows, allocate_ids(session, model, len(rows)), strict=True):
             row["id"] = new_id
-    conn = session.connection()
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
         _copy_rows(conn, table, rows)
+    elif sqlite:
+        _sqlite_rows(conn, table, rows)
     else:
         conn.execute(insert(table), rows)
     return [row["id"] for row in rows] if ids else []
+
+
+def _sqlite_rows(conn, table, rows: list[dict]) -> int | None:
+    """SQLite: one executemany with SQLAlchemy's own value converters, without its per-row parameter
+    processing (most of the cost of writing an import's chunk; the same as services/demo.py does). One row:
+    a plain execute, answering the new row's id."""
+    sql, converters = _sqlite_insert(conn.dialect, table, tuple(rows[0]))
+    if len(rows) > 1:
+        converters = [(name, _memo(convert) if convert and isinstance(rows[0][name], dt.datetime) else convert)
+                      for name, convert in converters]
+    values = [tuple(convert(row[name]) if convert else row[name] for name, convert in converters) for row in rows]
+    if len(values) == 1:
+        return conn.exec_driver_sql(sql, values[0]).lastrowid
+    conn.exec_driver_sql(sql, values)
+    return None
+
+
+@functools.cache
+def _sqlite_insert(dialect, table, columns: tuple[str, ...]) -> tuple[str, list]:
+    """The INSERT statement and the columns' value converters, worked out once per table and set of columns."""
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+           f"VALUES ({', '.join('?' * len(columns))})")
+    return sql, [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
+
+
+def _memo(convert):
+    """A converter that converts each distinct value once (a batch's rows share their timestamps)."""
+    done: dict = {}
+
+    def converted(value):
+        if value not in done:
+            done[value] = convert(value)
+        return done[value]
+
+    return converted
 
 
 def _copy_rows(conn, table, rows: list[dict]) -> None:
@@ -185,9 +236,10 @@ def request_hash(data: LeadIn) -> str:
 
 
 def process(*, session: Session, inquiries: Sequence[Inquiry], actor: Actor,
-            extra_phones: ExtraPhones | None = None) -> list[IntakeResult]:
+            extra_phones: ExtraPhones | None = None, analyse: bool = True) -> list[IntakeResult]:
     """Process a batch of inquiries in the caller's transaction (see the module docstring). A long import passes
-    `extra_phones`, read once, instead of scanning the customers' extra phones for every chunk."""
+    `extra_phones`, read once, instead of scanning the customers' extra phones for every chunk, and
+    `analyse=False`: its messages are not queued for the AI processor."""
     lock_for_intake(session, inquiries)
     batch = _Batch(session=session, inquiries=inquiries, actor=actor, replays=_load_replays(session, inquiries))
     fresh = _claim(batch)
@@ -195,6 +247,8 @@ def process(*, session: Session, inquiries: Sequence[Inquiry], actor: Actor,
         _resolve_customers(batch, fresh, extra_phones)
         _place_leads(batch, fresh)
         _insert_messages(batch, fresh)
+        if analyse:
+            _queue_ai(batch, fresh)
         _tag_leads(batch, fresh)
         for i in fresh:
             p = batch.placed[i]
@@ -387,10 +441,13 @@ class _Stage:
     category: str
 
 
+_FIRST_STAGE = (select(PipelineStage.id, PipelineStage.category).where(PipelineStage.is_active)
+                .order_by(col(PipelineStage.position)).limit(1))
+
+
 def _first_stage(session: Session) -> _Stage:
     """The stage new leads start in (the same as pipeline.first_stage, without loading every stage)."""
-    row = session.exec(select(PipelineStage.id, PipelineStage.category).where(PipelineStage.is_active)
-                       .order_by(col(PipelineStage.position)).limit(1)).first()
+    row = session.connection().execute(_FIRST_STAGE).first()
     if row is None:
         pipeline.first_stage(session=session)  # raises the pipeline's own "no stages" error
     return _Stage(*row)
@@ -407,9 +464,28 @@ def _new_lead_values(batch: _Batch, inquiry: Inquiry, customer_id: int, stage) -
     return values
 
 
+def _score_new(batch: _Batch, lead: NewLead) -> None:
+    """A new lead's initial score (the AI processor rescores it when it reads the message)."""
+    values = lead.values
+    request = tuple(tuple(v) if isinstance(v := values[name], list) else v for name in TRAVEL_FIELDS)
+    value, reasons = _initial_score(request, values["source"], values["last_customer_message_at"] is not None,
+                                    batch.today)
+    values["score"], values["score_reasons"] = value, list(reasons)
+
+
+@functools.lru_cache(maxsize=4096)
+def _initial_score(request: tuple, source: str, wrote: bool, today: dt.date) -> tuple[int, tuple[str, ...]]:
+    """The score of a travel request (TRAVEL_FIELDS values), remembered: an import's rows share many requests."""
+    fields = dict(zip(TRAVEL_FIELDS, request, strict=True))
+    score = scoring.score_lead(NewLead(values=fields), channel=source, inbound_messages=int(wrote), today=today)
+    return score.value, tuple(score.texts("ru"))
+
+
 def _insert_leads(batch: _Batch, new: list[NewLead], stage_id: int) -> None:
     if not new:
         return
+    for lead in new:
+        _score_new(batch, lead)
     for lead, new_id in zip(new, insert_rows(batch.session, Lead, [n.values for n in new], ids=True), strict=True):
         lead.id = new_id
         batch.audit("lead", new_id, "created", {"source": lead.values["source"], "stage_id": stage_id})
@@ -479,6 +555,13 @@ def _insert_messages(batch: _Batch, fresh: list[int]) -> None:
     if rows:
         for row, new_id in zip(rows, insert_rows(batch.session, Message, rows, ids=True), strict=True):
             row["id"] = new_id
+
+
+def _queue_ai(batch: _Batch, fresh: list[int]) -> None:
+    """An outbox job per new inbound message: the AI inquiry processor reads it (one multi-row INSERT)."""
+    messages = [m for m in (batch.placed[i].message for i in fresh) if m]
+    if messages:
+        insert_rows(batch.session, OutboxJob, inbound_jobs.job_rows(messages, now=batch.now))
 
 
 def _tag_leads(batch: _Batch, fresh: list[int]) -> None:

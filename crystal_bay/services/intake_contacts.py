@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, func
+from sqlalchemy import String, bindparam, cast, func, text
 from sqlmodel import Session, col, select
 
 from crystal_bay.models import Customer, utcnow
+from crystal_bay.models.customers import MULTI_PHONE_POSTGRESQL, MULTI_PHONE_SQLITE
 from crystal_bay.services import audit
 from crystal_bay.services.audit import Actor
 from crystal_bay.services.intake_schemas import LeadIn
 
-TARGETED_PHONE_LOOKUPS = 5  # above this many unmatched phones, scan the extra phones once instead
+TARGETED_PHONE_LOOKUPS = 5  # above this many unmatched phones, read every customer's extra phones once instead
 
 
 @dataclass
@@ -43,8 +44,7 @@ class ExtraPhones:
 
     def __init__(self, session: Session):
         self.owner: dict[str, int] = {}
-        phones_text = cast(Customer.phones, String)
-        for customer_id, phones in session.exec(select(Customer.id, Customer.phones).where(phones_text.like("%,%"))
+        for customer_id, phones in session.exec(select(Customer.id, Customer.phones).where(multi_phone(session))
                                                 .order_by(col(Customer.id))):
             self.add(customer_id, phones or [])
 
@@ -52,6 +52,22 @@ class ExtraPhones:
         if customer_id is not None and len(phones) > 1:
             for phone in phones:
                 self.owner.setdefault(phone, customer_id)
+
+
+def multi_phone(session: Session):
+    """"The customer has more than one phone", written exactly as the partial index ix_customers_extra_phones is,
+    so the database reads only those customers (a literal: a bound parameter would not match the index)."""
+    dialect = session.get_bind().dialect.name
+    return text(MULTI_PHONE_POSTGRESQL if dialect == "postgresql" else MULTI_PHONE_SQLITE)
+
+
+# Built once (a request runs them every time; building and hashing a statement costs as much as running it).
+_BY_PHONE = select(Customer).where(col(Customer.phone).in_(bindparam("values", expanding=True)))
+_BY_EMAIL = select(Customer).where(col(Customer.email).in_(bindparam("values", expanding=True)))
+_BY_TELEGRAM = select(Customer).where(func.lower(Customer.telegram_username).in_(bindparam("values", expanding=True)))
+_IN_LIST = {postgresql: select(Customer).where(text(MULTI_PHONE_POSTGRESQL if postgresql else MULTI_PHONE_SQLITE),
+                                               cast(Customer.phones, String).like(bindparam("pattern")))
+            .order_by(col(Customer.id)).limit(1) for postgresql in (False, True)}
 
 
 def _chunks(values: list, size: int = 500) -> Iterable[list]:
@@ -76,13 +92,12 @@ class ContactIndex:
         emails = sorted({r.email for r in rows if r.email} - self.by_email.keys())
         telegrams = sorted({r.telegram.lower() for r in rows if r.telegram} - self.by_telegram.keys())
         for part in _chunks(phones):
-            self._remember(self.session.exec(select(Customer).where(col(Customer.phone).in_(part))))
+            self._remember(self.session.exec(_BY_PHONE, params={"values": part}))
         self._load_extra_phones([p for p in phones if p not in self.by_phone])
         for part in _chunks(emails):
-            self._remember(self.session.exec(select(Customer).where(col(Customer.email).in_(part))))
+            self._remember(self.session.exec(_BY_EMAIL, params={"values": part}))
         for part in _chunks(telegrams):
-            stmt = select(Customer).where(func.lower(Customer.telegram_username).in_(part))
-            self._remember(self.session.exec(stmt))
+            self._remember(self.session.exec(_BY_TELEGRAM, params={"values": part}))
 
     def _load_extra_phones(self, missing: list[str]) -> None:
         """Phones kept in a customer's list besides the main one (a scan, so only for misses)."""
@@ -93,14 +108,15 @@ class ContactIndex:
             for part in _chunks(ids):
                 self._remember(self.session.exec(select(Customer).where(col(Customer.id).in_(part))))
             return
-        phones_text = cast(Customer.phones, String)
+        dialect = self.session.get_bind().dialect.name
         if len(missing) <= TARGETED_PHONE_LOOKUPS:
+            stmt = _IN_LIST[dialect == "postgresql"]
             for phone in missing:
-                stmt = select(Customer).where(phones_text.like(f'%"{phone}"%')).order_by(col(Customer.id)).limit(1)
-                self._remember(self.session.exec(stmt))
+                self._remember(self.session.exec(stmt, params={"pattern": f'%"{phone}"%'}))
             return
         wanted, ids = set(missing), {}
-        for customer_id, phones in self.session.exec(select(Customer.id, Customer.phones).where(phones_text.like("%,%"))):
+        for customer_id, phones in self.session.exec(select(Customer.id, Customer.phones)
+                                                     .where(multi_phone(self.session))):
             for phone in phones or []:
                 if phone in wanted:
                     ids.setdefault(phone, customer_id)

@@ -6,12 +6,19 @@ a bad row is rejected with its row number, field and reason and never stops the 
 in batches, open leads reused, a lead per new inquiry), committing after each chunk. A row is
 imported once: by its `external_id` (per source) or, without one, by the hash of its content, so
 importing the same file again creates nothing. If a chunk fails as a whole (a concurrent write),
-its rows are retried one by one so only the offending row is rejected.
+its rows are retried one by one so only the offending row is rejected. Imported rows are historical
+data: their messages are not queued for the AI inquiry processor (one job per row would be 100,000
+extractions for one file); new leads still get their initial score.
 
 CSV: UTF-8 (with or without BOM) or Windows-1251, separated by `,` `;` or tab, one header row.
 Headers are matched to fields by name in Russian or English (`guess_mapping`); a mapping can be
 given explicitly. Values: dates as YYYY-MM-DD or DD.MM.YYYY, budgets like "1 500,50", lists
-(tags, children's ages) separated by commas or semicolons.
+(tags, children's ages) separated by commas or semicolons. Rows without a source get the chosen
+default source (CSV and JSON lines alike).
+
+Every rejected row is kept with its number, reason and original values (the CSV cells, or the JSON
+line), and `rejected_csv` writes them as a CSV the admin can fix and import again. `parse_file`
+reports how far it got through a `ParseProgress` (read by the import page while a big file parses).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ MAX_ROWS = 100_000
 MAX_BYTES = 50 * 1024 * 1024
 CHUNK_ROWS = 2000
 ANALYZE_EVERY = 20_000
-MAX_REPORTED_ERRORS = 10_000
+PROGRESS_EVERY = 500  # rows between two updates of a ParseProgress
 PREVIEW_ROWS = 5
 FIELDS = tuple(LeadIn.model_fields)
 INT_FIELDS = {"nights_min", "nights_max", "adults", "children", "hotel_stars"}
@@ -86,6 +93,20 @@ class RowError:
     field: str | None
     code: str
     message: str
+    values: tuple[str, ...] = ()  # the row as it was in the file: CSV cells, or (the JSON line,)
+
+
+@dataclass
+class ParseProgress:
+    """How far `parse_file` got: rows read of about `total` (lines in the file). Written by the parsing
+    thread, read by whoever shows progress; plain attribute writes, so no lock is needed."""
+
+    rows: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.rows / self.total) if self.total else 0.0
 
 
 @dataclass
@@ -99,6 +120,11 @@ class ParsedFile:
     @property
     def total(self) -> int:
         return len(self.rows) + len(self.rejected)
+
+    @property
+    def value_columns(self) -> list[str]:
+        """What a rejected row's `values` are: the CSV's columns, or the JSON line."""
+        return list(self.columns) if self.format == "csv" else ["line"]
 
 
 @dataclass(frozen=True)
@@ -115,21 +141,27 @@ class ImportReport:
     imported: int = 0
     merged: int = 0
     duplicates: int = 0
-    rejected: list[RowError] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)  # every rejected row, in file order
     rejected_count: int = 0
     seconds: float = 0.0
+    columns: list[str] = field(default_factory=list)  # the names of a rejected row's `values`
+
+    def row_values(self, error: RowError) -> dict[str, str]:
+        """A rejected row's original values by column (cells beyond the header are numbered)."""
+        names = self.columns + [f"column {i + 1}" for i in range(len(self.columns), len(error.values))]
+        return dict(zip(names, error.values, strict=False))
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "imported": self.imported, "merged": self.merged,
                 "duplicates": self.duplicates, "rejected": self.rejected_count,
-                "rejected_rows": [vars(e) for e in self.rejected],
+                "rejected_rows": [{"row": e.row, "field": e.field, "code": e.code, "message": e.message,
+                                   "values": self.row_values(e)} for e in self.rejected],
                 "rejected_rows_truncated": self.rejected_count > len(self.rejected),
                 "seconds": round(self.seconds, 3)}
 
     def reject(self, error: RowError) -> None:
         self.rejected_count += 1
-        if len(self.rejected) < MAX_REPORTED_ERRORS:
-            self.rejected.append(error)
+        self.rejected.append(error)
 
 
 # ---------- reading the file ----------
@@ -256,7 +288,8 @@ def _csv_values(row: list[str], columns: list[str], mapping: dict[str, str | Non
         try:
             values[name] = _convert(name, cell)
         except (ValueError, InvalidOperation, ArithmeticError):
-            return RowError(number, name, f"invalid_{name}", f"Cannot read {name!r} from {cell[:50]!r}.")
+            return RowError(number, name, f"invalid_{name}", f"Cannot read {name!r} from {cell[:50]!r}.",
+                            tuple(row))
     if "source" in values:
         source = values["source"].strip().lower()
         values["source"] = SOURCE_NAMES.get(source, source)
@@ -264,12 +297,13 @@ def _csv_values(row: list[str], columns: list[str], mapping: dict[str, str | Non
     return values
 
 
-def _row_error(number: int, exc: ValidationError) -> RowError:
+def _row_error(number: int, exc: ValidationError, values: tuple[str, ...]) -> RowError:
     first = exc.errors(include_input=False)[0]
     loc = [str(p) for p in first.get("loc", ())]
     if first.get("type") == "json_invalid":
-        return RowError(number, None, "malformed_json", "The line is not valid JSON.")
-    return RowError(number, ".".join(loc) or (first.get("ctx") or {}).get("field"), first["type"], first["msg"])
+        return RowError(number, None, "malformed_json", "The line is not valid JSON.", values)
+    return RowError(number, ".".join(loc) or (first.get("ctx") or {}).get("field"), first["type"], first["msg"],
+                    values)
 
 
 def _check_mapping(mapping: dict[str, str | None]) -> None:
@@ -290,33 +324,47 @@ def _too_many(number: int) -> None:
 
 
 def parse_file(content: bytes, content_type: str | None = None, *, mapping: dict[str, str | None] | None = None,
-               default_source: str = "api") -> ParsedFile:
-    """Every row validated (see the module docstring); raises only for a file that cannot be imported at all."""
+               default_source: str = "api", progress: ParseProgress | None = None) -> ParsedFile:
+    """Every row validated (see the module docstring); raises only for a file that cannot be imported at all.
+    `progress`, when given, is updated every few hundred rows (its total is the file's line count)."""
     if len(content) > MAX_BYTES:
         raise ValidationFailed(f"The file exceeds {MAX_BYTES // (1024 * 1024)} MiB.", code="file_too_large",
                                field="file")
     if default_source not in CHANNEL_VALUES:
         raise ValidationFailed(f"Unknown source {default_source!r}.", code="invalid_source", field="source")
     fmt = detect_format(content, content_type)
-    return _parse_jsonl(decode(content)) if fmt == "jsonl" else _parse_csv(decode(content), mapping, default_source)
+    text = decode(content)
+    progress = progress if progress is not None else ParseProgress()
+    progress.rows, progress.total = 0, text.count("\n") + (0 if text.endswith("\n") else 1)
+    if fmt == "jsonl":
+        return _parse_jsonl(text, default_source, progress)
+    return _parse_csv(text, mapping, default_source, progress)
 
 
-def _parse_jsonl(text: str) -> ParsedFile:
+def _parse_jsonl(text: str, default_source: str, progress: ParseProgress) -> ParsedFile:
     parsed = ParsedFile(format="jsonl", columns=list(FIELDS), mapping={f: f for f in FIELDS})
     count = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        if number % PROGRESS_EVERY == 0:
+            progress.rows = number
         if not line.strip():
             continue
         count += 1
         _too_many(count)
         try:
-            parsed.rows.append((number, LeadIn.model_validate_json(line)))
+            data = LeadIn.model_validate_json(line)
         except ValidationError as exc:
-            parsed.rejected.append(_row_error(number, exc))
+            parsed.rejected.append(_row_error(number, exc, (line,)))
+            continue
+        if "source" not in data.model_fields_set:  # the row names no source: the one chosen for the file
+            data = data.model_copy(update={"source": default_source})
+        parsed.rows.append((number, data))
+    progress.rows = progress.total
     return parsed
 
 
-def _parse_csv(text: str, mapping: dict[str, str | None] | None, default_source: str) -> ParsedFile:
+def _parse_csv(text: str, mapping: dict[str, str | None] | None, default_source: str,
+               progress: ParseProgress) -> ParsedFile:
     reader = _csv_reader(text)
     columns = next(reader, [])
     mapping = {c: mapping.get(c) for c in columns} if mapping is not None else guess_mapping(columns)
@@ -328,8 +376,11 @@ def _parse_csv(text: str, mapping: dict[str, str | None] | None, default_source:
         for count, row in enumerate(reader, start=1):
             _parse_csv_row(parsed, row, count + 1, default_source)
             _too_many(count)
+            if count % PROGRESS_EVERY == 0:
+                progress.rows = reader.line_num
     except csv.Error as exc:
         parsed.rejected.append(RowError(reader.line_num, None, "malformed_csv", f"Unreadable CSV: {exc}"))
+    progress.rows = progress.total
     return parsed
 
 
@@ -343,7 +394,7 @@ def _parse_csv_row(parsed: ParsedFile, row: list[str], number: int, default_sour
     try:
         parsed.rows.append((number, LeadIn.model_validate(values)))
     except ValidationError as exc:
-        parsed.rejected.append(_row_error(number, exc))
+        parsed.rejected.append(_row_error(number, exc, tuple(row)))
 
 
 # ---------- writing ----------
@@ -362,7 +413,7 @@ class ImportRun:
     def __init__(self, parsed: ParsedFile, *, actor: Actor, chunk_rows: int = CHUNK_ROWS, commit: bool = True):
         self.parsed, self.actor, self.chunk_rows = parsed, actor, max(1, chunk_rows)
         self.commit = commit  # False: flush only, the caller's transaction decides (tests roll back)
-        self.report = ImportReport(total=parsed.total)
+        self.report = ImportReport(total=parsed.total, columns=parsed.value_columns)
         for error in parsed.rejected:
             self.report.reject(error)
         self.position = 0
@@ -386,7 +437,7 @@ class ImportRun:
             if self._extra_phones is None:
                 self._extra_phones = ExtraPhones(session)
             results = intake.process(session=session, inquiries=[row_inquiry(d) for _, d in chunk], actor=self.actor,
-                                     extra_phones=self._extra_phones)
+                                     extra_phones=self._extra_phones, analyse=False)
             self._end_chunk(session)
         except (IntegrityError, DomainError):
             session.rollback()
@@ -411,14 +462,22 @@ class ImportRun:
 
     def _one(self, session: Session, number: int, data: LeadIn) -> intake.IntakeResult | None:
         try:
-            result = intake.process(session=session, inquiries=[row_inquiry(data)], actor=self.actor)[0]
+            result = intake.process(session=session, inquiries=[row_inquiry(data)], actor=self.actor, analyse=False)[0]
             self._end_chunk(session)
             return result
         except (IntegrityError, DomainError) as exc:
             session.rollback()
             message = exc.message if isinstance(exc, DomainError) else "Conflicts with data written meanwhile."
-            self.report.reject(RowError(number, getattr(exc, "field", None), "conflict", message))
+            self.report.reject(RowError(number, getattr(exc, "field", None), "conflict", message,
+                                        self._original(data)))
             return None
+
+    def _original(self, data: LeadIn) -> tuple[str, ...]:
+        """A valid row's values in the report's columns (the raw cells are not kept for rows that parsed)."""
+        given = data.model_dump(mode="json", exclude_unset=True)
+        if self.parsed.format != "csv":
+            return (json.dumps(given, ensure_ascii=False),)
+        return tuple(_cell(given.get(self.parsed.mapping.get(c) or "")) for c in self.parsed.columns)
 
     def _end_chunk(self, session: Session) -> None:
         if self.commit:
@@ -444,6 +503,21 @@ class ImportRun:
                 on_progress(self.progress)
         self.report.seconds = time.perf_counter() - self._started
         return self.report
+
+
+def rejected_csv(report: ImportReport, *, headers: tuple[str, str, str] = ("row", "field", "reason"),
+                 describe: Callable[[RowError], tuple[str, str]] | None = None) -> bytes:
+    """Every rejected row as CSV (UTF-8 with BOM, `;`, as Excel opens it): the row number, field and reason
+    (`describe(error)` → (field, reason), English by default), then the row's original values under the
+    file's own column names — fixed rows can be imported again (the first three columns are skipped)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    width = max((len(e.values) for e in report.rejected), default=0)
+    writer.writerow([*headers, *report.columns, *(f"column {i + 1}" for i in range(len(report.columns), width))])
+    for error in report.rejected:
+        field_text, reason = describe(error) if describe else (error.field or "", error.message)
+        writer.writerow([error.row, field_text, reason, *error.values])
+    return out.getvalue().encode("utf-8-sig")
 
 
 def import_file(*, session: Session, content: bytes, content_type: str | None = None,

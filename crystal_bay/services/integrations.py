@@ -215,6 +215,16 @@ def load_config(*, session: Session, slug: str) -> BaseModel:
     return _validate(spec, values)
 
 
+def effective_value(*, session: Session, slug: str, field: str) -> Any:
+    """One field's effective value (environment, else the stored value, else its default) without validating
+    the rest of the card: a webhook that only needs its secret keeps working while another field is wrong."""
+    spec = get_spec(slug)
+    if spec.schema is None:
+        raise ValidationFailed(f"{spec.title_en} is not available yet.", code="coming_soon", field="integration")
+    values, _views = _effective(session, spec)
+    return values.get(field)
+
+
 def _history(session: Session, slug: str, limit: int = HISTORY_KEEP) -> list[TestView]:
     stmt = (select(IntegrationTestResult).where(IntegrationTestResult.integration == slug)
             .order_by(col(IntegrationTestResult.tested_at).desc(), col(IntegrationTestResult.id).desc()).limit(limit))

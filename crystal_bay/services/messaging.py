@@ -168,7 +168,7 @@ async def _target(namespace: str) -> tuple[TelegramSettings, httpx.AsyncBaseTran
     return await asyncio.to_thread(_telegram_config), None
 
 
-@outbox.register(SEND_KIND, delivery="at_least_once",
+@outbox.register(SEND_KIND, delivery="at_least_once", urgent=True,
                  description="Send a manager's message to the customer's Telegram chat.")
 async def deliver(payload: dict) -> None:
     """Send one queued message; a message already marked sent is not sent again."""

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import or_, update
+from sqlalchemy import case, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -96,20 +96,22 @@ class HandlerSpec:
     delivery: Delivery
     description: str
     takes_context: bool
+    urgent: bool = False
 
 
 _HANDLERS: dict[str, HandlerSpec] = {}
 
 
-def register(kind: str, *, delivery: Delivery = "at_least_once", description: str = ""):
-    """Register `async def handler(payload[, ctx]) -> None` for a kind of job."""
+def register(kind: str, *, delivery: Delivery = "at_least_once", description: str = "", urgent: bool = False):
+    """Register `async def handler(payload[, ctx]) -> None` for a kind of job. Due jobs of `urgent` kinds (a
+    person is waiting: a reply to a customer) are claimed before the others (e.g. a burst of AI reads)."""
 
     def decorator(fn: Callable[..., Awaitable[None]]):
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"outbox handler for {kind!r} must be async")
         takes_context = len(inspect.signature(fn).parameters) >= 2
         _HANDLERS[kind] = HandlerSpec(kind=kind, fn=fn, delivery=delivery, description=description or (fn.__doc__ or ""),
-                                      takes_context=takes_context)
+                                      takes_context=takes_context, urgent=urgent)
         return fn
 
     return decorator
@@ -234,7 +236,9 @@ def _claim(engine: Engine, now: dt.datetime, limit: int) -> list[Claimed]:
     until = now + dt.timedelta(seconds=LEASE_S)
     columns = (_TABLE.c.id, _TABLE.c.kind, _TABLE.c.payload, _TABLE.c.idempotency_key, _TABLE.c.attempts,
                _TABLE.c.max_attempts)
-    pick = select(_TABLE.c.id).where(*_due(now)).order_by(_TABLE.c.next_try_at, _TABLE.c.id).limit(limit)
+    urgent = sorted(spec.kind for spec in _HANDLERS.values() if spec.urgent)
+    first = case((_TABLE.c.kind.in_(urgent), 0), else_=1) if urgent else literal(1)
+    pick = select(_TABLE.c.id).where(*_due(now)).order_by(first, _TABLE.c.next_try_at, _TABLE.c.id).limit(limit)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
@@ -248,7 +252,8 @@ def _claim(engine: Engine, now: dt.datetime, limit: int) -> list[Claimed]:
                 .values(attempts=_TABLE.c.attempts + 1, locked_until=until, updated_at=now).returning(*columns))
         rows = conn.execute(stmt).all()
         conn.commit()
-    return [Claimed(*row) for row in rows]
+    order = {job_id: i for i, job_id in enumerate(ids)}  # RETURNING has no order: run them as picked
+    return sorted((Claimed(*row) for row in rows), key=lambda job: order[job.id])
 
 
 def backoff_seconds(attempt: int, *, rand: Callable[[], float] = random.random) -> float:
@@ -324,8 +329,15 @@ async def run_due(
 
 @scheduled("outbox.worker", every=5, title=("Отправка очереди (outbox)", "Outbox worker"))
 async def outbox_worker() -> str:
-    """Run the due outbox jobs."""
-    return str(await run_due())
+    """Run the due outbox jobs: batches of 20 until none is due or about 4 s have passed (the next run is 5 s on)."""
+    loop = asyncio.get_running_loop()
+    started, total = loop.time(), RunSummary()
+    while True:
+        step = await run_due()
+        total.claimed, total.done = total.claimed + step.claimed, total.done + step.done
+        total.retried, total.failed = total.retried + step.retried, total.failed + step.failed
+        if step.claimed < 20 or loop.time() - started > 4:
+            return str(total)
 
 
 # --- the panel ---

@@ -1,8 +1,11 @@
 """The admin lead-import page: upload → column mapping preview → import with progress → report.
 
 The uploaded file is kept in a temp directory on the backend (only its id is in the state); the
-import runs as a background event, a chunk at a time in a worker thread, updating the progress
-bar between chunks. Every handler is admin-only; the page load shows managers "no access".
+import runs as a background event in two phases, each with its own progress: "parsing" (the file is
+validated in a worker thread; the page polls how many rows it has read) and "writing" (a chunk at a
+time in a worker thread, the bar moving between chunks). The page lists the first rejected rows; all
+of them (with their original values) are written to a CSV next to the upload, which "download" sends.
+Every handler is admin-only; the page load shows managers "no access".
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ SKIP = "skip"
 FIELD_CHOICES = (SKIP, *intake_import.FIELDS)
 SOURCES = ("api", "website", "phone", "walk_in", "email", "telegram", "whatsapp")
 SHOWN_REJECTED = 200
+POLL_S = 0.3  # how often the page hears how far parsing got
 log = logging.getLogger("crystal_bay.import")
 STALE_UPLOAD_S = 24 * 3600
 
@@ -44,7 +48,7 @@ def upload_dir() -> Path:
 def _prune_uploads(folder: Path) -> None:
     """Drop uploads nobody imported within a day."""
     cutoff = time.time() - STALE_UPLOAD_S
-    for old in folder.glob("*.upload"):
+    for old in [*folder.glob("*.upload"), *folder.glob("*.rejected.csv")]:
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
 
@@ -66,11 +70,30 @@ def reason_text(lang: str, code: str, message: str) -> str:
     return message
 
 
+def values_text(values: dict[str, str], limit: int = 160) -> str:
+    """A rejected row's non-empty original values in one line: "Имя: Иван; Телефон: 12345"."""
+    text = "; ".join(f"{k}: {v}" if k != "line" else v for k, v in values.items() if v.strip())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclasses.dataclass
 class RejectedRow:
     row: int
     field: str
     reason: str
+    original: str = ""
+
+
+def _write_rejected(report: intake_import.ImportReport, lang: str) -> str:
+    """Write every rejected row to a CSV in the upload folder; its token ('' when no row was rejected)."""
+    if not report.rejected:
+        return ""
+    token = uuid.uuid4().hex
+    headers = (i18n.tr(lang, "import.row"), i18n.tr(lang, "import.field"), i18n.tr(lang, "import.reason"))
+    data = intake_import.rejected_csv(report, headers=headers, describe=lambda e: (
+        field_label(lang, e.field), reason_text(lang, e.code, e.message)))
+    (upload_dir() / f"{token}.rejected.csv").write_bytes(data)
+    return token
 
 
 class ImportState(AppState):
@@ -83,7 +106,10 @@ class ImportState(AppState):
     mapping: dict[str, str] = {}
     sample: list[list[str]] = []
     default_source: str = "api"
-    progress: int = 0
+    phase: str = ""  # parsing | writing, while step == "running"
+    phase_done: int = 0  # rows parsed / written so far
+    phase_total: int = 0  # rows in the file (lines, while parsing) / valid rows to write
+    progress: int = 0  # percent of the current phase
     total: int = 0
     imported: int = 0
     merged: int = 0
@@ -93,6 +119,7 @@ class ImportState(AppState):
     seconds: str = ""
     error: str = ""
     _upload_token: str = ""
+    _rejected_token: str = ""
 
     @rx.var
     def rejected_note(self) -> str:
@@ -100,8 +127,19 @@ class ImportState(AppState):
             return ""
         return i18n.tr(self.lang, "import.rejected_more", shown=len(self.rejected_rows), total=self.rejected_count)
 
+    @rx.var
+    def phase_text(self) -> str:
+        """The running phase in the interface language, e.g. "Checking rows: 12 000 of 100 000"."""
+        if self.step != "running" or not self.phase:
+            return ""
+        return i18n.tr(self.lang, f"import.phase.{self.phase}", done=f"{self.phase_done:,}".replace(",", "\u00a0"),
+                       total=f"{self.phase_total:,}".replace(",", "\u00a0"))
+
     def _upload_path(self) -> Path | None:
         return upload_dir() / f"{self._upload_token}.upload" if self._upload_token else None
+
+    def _rejected_path(self) -> Path | None:
+        return upload_dir() / f"{self._rejected_token}.rejected.csv" if self._rejected_token else None
 
     def _forget_upload(self) -> None:
         path = self._upload_path()
@@ -111,7 +149,12 @@ class ImportState(AppState):
 
     def _reset_report(self) -> None:
         self.progress = self.total = self.imported = self.merged = self.duplicates = self.rejected_count = 0
+        self.phase, self.phase_done, self.phase_total = "", 0, 0
         self.rejected_rows, self.seconds, self.error = [], "", ""
+        rejected = self._rejected_path()
+        if rejected is not None:
+            rejected.unlink(missing_ok=True)
+        self._rejected_token = ""
 
     @requires()
     def check(self):
@@ -185,22 +228,34 @@ class ImportState(AppState):
     @rx.event(background=True)
     @requires(Role.admin.value)
     async def run_import(self):
-        """Parse, then write a chunk at a time in a worker thread; the progress bar moves between chunks."""
+        """Parse in a worker thread (the page polls the rows read), then write a chunk at a time; each phase
+        has its own progress bar and "N of M" line."""
         async with self:
             path, actor = self._upload_path(), Actor(type="user", id=self.user_id, label=self.user_name)
             mapping = {c: (None if f == SKIP else f) for c, f in self.mapping.items()}
             csv_mapping = mapping if self.file_format == "csv" else None
             source, lang = self.default_source, self.lang
+            self.phase, self.phase_done, self.phase_total, self.progress = "parsing", 0, 0, 0
         try:
             content = await asyncio.to_thread(path.read_bytes) if path else b""
-            parsed = await asyncio.to_thread(intake_import.parse_file, content, None, mapping=csv_mapping,
-                                             default_source=source)
+            counter = intake_import.ParseProgress()
+            parsing = asyncio.ensure_future(asyncio.to_thread(
+                intake_import.parse_file, content, None, mapping=csv_mapping, default_source=source, progress=counter))
+            while not parsing.done():
+                await asyncio.wait([parsing], timeout=POLL_S)
+                async with self:
+                    self.phase_done, self.phase_total = counter.rows, counter.total
+                    self.progress = int(counter.fraction * 100)
+            parsed = parsing.result()
             run = intake_import.ImportRun(parsed, actor=actor)
+            async with self:
+                self.phase, self.phase_done, self.phase_total, self.progress = "writing", 0, len(parsed.rows), 0
             with session_scope() as session:
                 while not run.done:
                     await asyncio.to_thread(run.step, session)
                     async with self:
-                        self.progress = int(run.progress * 100)
+                        self.progress, self.phase_done = int(run.progress * 100), run.position
+            rejected_file = await asyncio.to_thread(_write_rejected, run.report, lang)
         except Exception as exc:  # noqa: BLE001 - the page must leave "running" whatever happened
             reason = exc.message if isinstance(exc, DomainError) else type(exc).__name__
             if not isinstance(exc, DomainError):
@@ -210,6 +265,7 @@ class ImportState(AppState):
             return rx.toast.error(i18n.tr(lang, "import.failed", reason=reason))
         async with self:
             self._show_report(run.report)
+            self._rejected_token = rejected_file
             self._forget_upload()
         return rx.toast.success(i18n.tr(lang, "import.done"))
 
@@ -217,10 +273,21 @@ class ImportState(AppState):
         self.total, self.imported, self.merged = report.total, report.imported, report.merged
         self.duplicates, self.rejected_count = report.duplicates, report.rejected_count
         self.rejected_rows = [RejectedRow(row=e.row, field=field_label(self.lang, e.field),
-                                          reason=reason_text(self.lang, e.code, e.message))
+                                          reason=reason_text(self.lang, e.code, e.message),
+                                          original=values_text(report.row_values(e)))
                               for e in report.rejected[:SHOWN_REJECTED]]
         self.seconds = f"{report.seconds:.1f}"
-        self.progress, self.step = 100, "done"
+        self.progress, self.step, self.phase = 100, "done", ""
+
+    @requires(Role.admin.value)
+    async def download_rejected(self):
+        """Every rejected row (number, field, reason, original values) as a CSV file."""
+        path = self._rejected_path()
+        if path is None or not path.exists():
+            return rx.toast.error(i18n.tr(self.lang, "import.rejected_gone"))
+        data = await asyncio.to_thread(path.read_bytes)
+        stem = Path(self.file_name or "import").stem[:80] or "import"
+        return rx.download(data=data, filename=f"{stem}-rejected.csv", mime_type="text/csv")
 
     @requires(Role.admin.value)
     def again(self):

@@ -10,13 +10,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, delete, func, select
 
 from crystal_bay.api.app import create_api
-from crystal_bay.models import AuditEvent, Customer, Lead, LeadTag, Message, PipelineStage, WebhookEvent
+from crystal_bay.models import AuditEvent, Customer, Lead, LeadTag, Message, OutboxJob, PipelineStage, WebhookEvent
 from crystal_bay.services import intake, pipeline
 from crystal_bay.services.intake_schemas import LeadIn
 from tests.factories import SYSTEM
 from tests.intake.support import unique_phone
 
-CREATED = (LeadTag, Message, AuditEvent, WebhookEvent, Lead, Customer)  # children first
+CREATED = (LeadTag, OutboxJob, Message, AuditEvent, WebhookEvent, Lead, Customer)  # children first
 
 
 @pytest.fixture()

@@ -43,6 +43,16 @@ def test_no_key_unknown_key_and_revoked_key_are_401(client, keys):
     assert_error(client.post("/api/v1/leads", json=body, headers={"X-API-Key": raw}), 401, "unauthorized")
 
 
+def test_a_key_in_use_stops_working_the_moment_it_is_revoked(client, keys):
+    with session_scope() as session:
+        key, raw = api_keys.create_api_key(session=session, name="partner", scopes=["leads:read"], actor=SYSTEM)
+    assert client.get("/api/v1/leads", headers={"X-API-Key": raw}).status_code == 200  # now remembered
+    assert client.get("/api/v1/leads", headers={"X-API-Key": raw}).status_code == 200
+    with session_scope() as session:
+        api_keys.revoke_api_key(session=session, key_id=key.id, actor=SYSTEM)
+    assert_error(client.get("/api/v1/leads", headers={"X-API-Key": raw}), 401, "unauthorized")
+
+
 def test_scopes_are_enforced_with_403(client, keys):
     assert_error(client.post("/api/v1/leads", json={"phone": unique_phone()}, headers=keys.auth("read")), 403,
                  "insufficient_scope")

@@ -63,6 +63,20 @@ def test_a_filled_honeypot_gets_the_same_thanks_and_writes_nothing(widget_on):
     assert row_counts() == counts
 
 
+@pytest.mark.parametrize("body", [
+    {"key": KEY, "name": "Bot", "phone": "12", "website": "http://spam.example"},  # a bad phone
+    {"key": KEY, "name": "Bot", "phone": "+77011234567", "website": "buy now", "x-extra": 1},  # an unknown field
+    {"key": KEY, "website": 42},  # no name, a number in the honeypot
+    {"key": "pk_not_configured", "name": "Bot", "website": "x"},  # any key
+])
+def test_a_bot_that_fills_the_honeypot_gets_the_thanks_even_with_an_invalid_form(widget_on, body):
+    counts = row_counts()
+    response = widget_on.post("/api/widget/leads", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["ok"] is True and "спасибо за заявку" in response.json()["message"]
+    assert row_counts() == counts
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"key": KEY, "name": "Оля"}, "phone"),
     ({"key": KEY, "name": "Оля", "phone": "12"}, "phone"),
