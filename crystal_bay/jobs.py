@@ -364,6 +364,9 @@ async def lifespan() -> AsyncIterator[None]:
         from crystal_bay.integrations import samo as samo_integration
 
         await samo_integration.close_clients()
+        from crystal_bay.integrations import sendgrid as sendgrid_integration
+
+        await sendgrid_integration.close_clients()
         from crystal_bay.services.ai import openai_engine
 
         await openai_engine.close_engines()

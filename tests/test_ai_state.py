@@ -3,11 +3,9 @@ proposal — offline (the rules engine answers; OpenAI is not configured in test
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
-import reflex as rx
 
 import crystal_bay.crystal_bay  # noqa: F401  (registers every page and state)
 from crystal_bay.db import session_scope
@@ -16,22 +14,10 @@ from crystal_bay.services import users
 from crystal_bay.state.ai import AIState
 from tests.factories import SYSTEM, make_customer
 from tests.factories import make_lead as _make_lead
+from tests.state_support import call_handler, state_instance
 
+_instance, _call = state_instance, call_handler
 
-def _instance(cls):
-    root = rx.State(_reflex_internal_init=True)
-    stack = [root]
-    while stack:
-        state = stack.pop()
-        if type(state) is cls:
-            return state
-        stack.extend(state.substates.values())
-    raise LookupError(cls)
-
-
-def _call(state, name, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
 
 @pytest.fixture()

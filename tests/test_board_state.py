@@ -4,14 +4,12 @@ tag lookup as you type, one money format, readable phone and language."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
-import reflex as rx
 from reflex.istate.data import ReflexURL, RouterData
 
 import crystal_bay.crystal_bay  # noqa: F401  (registers every page and state)
@@ -22,22 +20,10 @@ from crystal_bay.services.audit import Actor
 from crystal_bay.state.board import BoardState
 from crystal_bay.state.lead import LeadState
 from tests.factories import SYSTEM, make_customer, make_lead
+from tests.state_support import call_handler, state_instance
 
+_instance, _call = state_instance, call_handler
 
-def _instance(cls):
-    root = rx.State(_reflex_internal_init=True)
-    stack = [root]
-    while stack:
-        state = stack.pop()
-        if type(state) is cls:
-            return state
-        stack.extend(state.substates.values())
-    raise LookupError(cls)
-
-
-def _call(state, name, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
 
 def _open(cls, token: str, url: str):

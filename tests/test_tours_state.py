@@ -9,7 +9,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import reflex as rx
 
 import crystal_bay.crystal_bay  # noqa: F401  (registers every page and state)
 from crystal_bay.db import session_scope
@@ -19,24 +18,13 @@ from crystal_bay.services import conversations, quotes, tours, users
 from crystal_bay.services.tour_catalog import Catalog, clear_memory
 from crystal_bay.state.tours import ToursState, budget_notice, parse_search_form
 from tests.factories import SYSTEM, make_lead
+from tests.state_support import call_handler, state_instance
 
 START = dt.date.today() + dt.timedelta(days=30)
 
 
-def _instance(cls):
-    root = rx.State(_reflex_internal_init=True)
-    stack = [root]
-    while stack:
-        state = stack.pop()
-        if type(state) is cls:
-            return state
-        stack.extend(state.substates.values())
-    raise LookupError(cls)
+_instance, _call = state_instance, call_handler
 
-
-def _call(state, name, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
 
 def _sandbox_search(request: tours.SearchRequest) -> tours.SearchResult:

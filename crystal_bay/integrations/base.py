@@ -14,6 +14,8 @@ The settings panel renders its card from the spec and the schema alone (`schema_
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import socket
 import time
 import types
@@ -190,3 +192,27 @@ def describe_transport_error(exc: httpx.HTTPError, *, url: str, timeout_s: float
     if isinstance(exc, httpx.ConnectError):
         return f"Could not connect to {where}.", detail, "connect_failed", params
     return f"The request to {where} failed before an answer came.", detail, "request_failed", params
+
+
+class ClientCache[C]:
+    """One client per distinct configuration, created on first use and reused; `close()` on shutdown.
+    `fingerprint(config)` must cover every value the client is built from (secrets are hashed, never kept)."""
+
+    def __init__(self, factory: Callable[[Any], C], fingerprint: Callable[[Any], list]) -> None:
+        self._factory, self._fingerprint = factory, fingerprint
+        self._clients: dict[str, C] = {}
+
+    def get(self, config: Any) -> C:
+        raw = json.dumps(self._fingerprint(config), default=str)
+        key = hashlib.sha256(raw.encode()).hexdigest()
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._factory(config)
+        return client
+
+    async def close(self) -> None:
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            await client.aclose()  # type: ignore[attr-defined]
+

@@ -7,7 +7,6 @@ The chat client wraps the official SDK (`openai` 3.x, which talks through httpx2
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -16,6 +15,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, HttpUrl, SecretStr
 
 from crystal_bay.integrations.base import (
+    ClientCache,
     ConnectionResult,
     IntegrationError,
     Stopwatch,
@@ -103,29 +103,17 @@ def _sdk_detail(exc: openai.APIStatusError) -> str:
     return json.dumps(exc.body, ensure_ascii=False)[:2000] if exc.body is not None else str(exc)[:2000]
 
 
-_CLIENTS: dict[str, OpenAIClient] = {}
-
-
-def _fingerprint(config: OpenAISettings) -> str:
-    raw = json.dumps([config.api_key.get_secret_value(), config.api_base, config.model, config.timeout_s])
-    return hashlib.sha256(raw.encode()).hexdigest()
+_CLIENTS: ClientCache[OpenAIClient] = ClientCache(OpenAIClient, lambda config: [config.api_key.get_secret_value(), config.api_base, config.model, config.timeout_s])
 
 
 def get_client(config: OpenAISettings) -> OpenAIClient:
     """The client for this configuration, created on first use and then reused."""
-    key = _fingerprint(config)
-    client = _CLIENTS.get(key)
-    if client is None:
-        client = _CLIENTS[key] = OpenAIClient(config)
-    return client
+    return _CLIENTS.get(config)
 
 
 async def close_clients() -> None:
     """Close every client (on shutdown)."""
-    clients = list(_CLIENTS.values())
-    _CLIENTS.clear()
-    for client in clients:
-        await client.aclose()
+    await _CLIENTS.close()
 
 
 # --- the connection test ---

@@ -14,8 +14,6 @@ Tests talk to `crystal_bay.sandbox.sendgrid` through `transport=httpx.ASGITransp
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +22,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, EmailStr, SecretStr, field_validator
 
 from crystal_bay.integrations.base import (
+    ClientCache,
     ConnectionResult,
     IntegrationError,
     Stopwatch,
@@ -235,30 +234,18 @@ class SendGridClient:
         return SentMail(status=response.status_code, message_id=response.headers.get("x-message-id", ""))
 
 
-_CLIENTS: dict[str, SendGridClient] = {}
-
-
-def _fingerprint(config: SendGridSettings) -> str:
-    raw = json.dumps([config.api_key.get_secret_value() if config.api_key else "", config.api_base, config.timeout_s,
+_CLIENTS: ClientCache[SendGridClient] = ClientCache(SendGridClient, lambda config: [config.api_key.get_secret_value() if config.api_key else "", config.api_base, config.timeout_s,
                       str(config.from_email or ""), config.from_name or ""])
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def get_client(config: SendGridSettings) -> SendGridClient:
     """The client for this configuration, created on first use and then reused."""
-    key = _fingerprint(config)
-    client = _CLIENTS.get(key)
-    if client is None:
-        client = _CLIENTS[key] = SendGridClient(config)
-    return client
+    return _CLIENTS.get(config)
 
 
 async def close_clients() -> None:
     """Close every client (on shutdown)."""
-    clients = list(_CLIENTS.values())
-    _CLIENTS.clear()
-    for client in clients:
-        await client.aclose()
+    await _CLIENTS.close()
 
 
 async def test_connection(config: SendGridSettings, *,
