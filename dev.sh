@@ -81,6 +81,9 @@ case "$MODE" in
     setup_python runtime requirements.txt
     setup_bun
     setup_database
+    # Hot reload watches only the code: by default Reflex watches every folder of the repo, so each write
+    # to the SQLite database under data/ (a login, a poll) would restart the backend and drop the session.
+    export REFLEX_HOT_RELOAD_OVERRIDE_PATHS="${REFLEX_HOT_RELOAD_OVERRIDE_PATHS:-$ROOT/crystal_bay:$ROOT/assets}"
     say "Starting Crystal Bay on http://localhost:3000 (backend and API on http://127.0.0.1:8000, docs at /docs)"
     exec .venv/bin/reflex run --backend-host 127.0.0.1 "$@"
     ;;
