@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -279,3 +279,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.e2e)
     chosen = set(map(id, e2e))
     items[:] = [item for item in items if id(item) not in chosen] + e2e
+
+
+@pytest.fixture()
+def new_context(browser, request) -> Iterator[Callable[..., object]]:
+    """`new_context(viewport=None)`: a browser context (its own session) in Russian and Almaty time; a screenshot
+    of every page of every context when the test fails."""
+    contexts = []
+
+    def make(viewport: dict | None = None):
+        ctx = browser.new_context(viewport=viewport or {"width": 1440, "height": 900}, locale="ru-RU",
+                                  timezone_id="Asia/Almaty")
+        ctx.set_default_timeout(15_000)
+        contexts.append(ctx)
+        return ctx
+
+    yield make
+    rep = getattr(request.node, "rep_call", None)
+    for i, ctx in enumerate(contexts):
+        if rep is not None and rep.failed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for j, pg in enumerate(ctx.pages):
+                try:
+                    pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}{j}.png"), full_page=True)
+                except Exception as exc:  # noqa: BLE001 - a missing screenshot must not hide the failure
+                    print(f"[e2e] could not save a failure screenshot: {exc}")
+        ctx.close()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -56,28 +56,6 @@ def db(live_app: LiveApp) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture()
-def new_context(browser: Browser, request) -> Iterator[Callable[[], BrowserContext]]:
-    """Wide browser contexts (each its own session); screenshots of every page when the test fails."""
-    contexts: list[BrowserContext] = []
-
-    def make() -> BrowserContext:
-        ctx = browser.new_context(viewport=WIDE, locale="ru-RU", timezone_id="Asia/Almaty")
-        ctx.set_default_timeout(STEP)
-        contexts.append(ctx)
-        return ctx
-
-    yield make
-    rep = getattr(request.node, "rep_call", None)
-    for i, ctx in enumerate(contexts):
-        if rep is not None and rep.failed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            for j, pg in enumerate(ctx.pages):
-                try:
-                    pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}{j}.png"), full_page=True)
-                except Exception as exc:  # noqa: BLE001 - a missing screenshot must not hide the failure
-                    print(f"[e2e] could not save a failure screenshot: {exc}")
-        ctx.close()
 
 
 # ---------- helpers ----------
@@ -116,7 +94,7 @@ def _log_in(page: Page, app: LiveApp, user: Credentials) -> None:
 
 def _board(new_context: Callable[[], BrowserContext], app: LiveApp, user: Credentials) -> Page:
     """A new session logged in as `user`, on the board with its columns drawn."""
-    page = new_context().new_page()
+    page = new_context(WIDE).new_page()
     _log_in(page, app, user)
     expect(page.get_by_role("heading", name="Доска заявок")).to_be_visible(timeout=SLOW)
     expect(page.locator('[data-stage-id="new_request"]')).to_be_visible(timeout=SLOW)
@@ -339,7 +317,7 @@ def test_create_lead_by_hand_from_the_board(new_context, live_app: LiveApp, db: 
 
 def test_board_is_a_fixed_area_with_scrolling_columns(new_context, live_app: LiveApp, db: Engine) -> None:
     made = [_create_lead(db, f"Колонка Прокруткина {i}") for i in range(14)]
-    page = new_context().new_page()
+    page = new_context(WIDE).new_page()
     page.set_viewport_size({"width": 1400, "height": 900})  # a laptop: the nine columns do not fit
     _log_in(page, live_app, live_app.admin)
     expect(_card(page, made[-1], "new_request")).to_be_visible(timeout=SLOW)

@@ -5,10 +5,9 @@ tab renders; a manager cannot open the page. Screenshots go to tests/artifacts/s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, FIRST_NAVIGATION_TIMEOUT_MS, Credentials, LiveApp
 
@@ -19,28 +18,6 @@ STEP = 15_000
 FAKE_KEY = "sk-test.0000000000000000000000000042"  # obviously fake; the sandbox accepts any "sk-" key
 
 
-@pytest.fixture()
-def new_context(browser: Browser, request) -> Iterator[Callable[[], BrowserContext]]:
-    """Browser contexts (each its own session); a screenshot of every page when the test fails."""
-    contexts: list[BrowserContext] = []
-
-    def make() -> BrowserContext:
-        ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU", timezone_id="Asia/Almaty")
-        ctx.set_default_timeout(STEP)
-        contexts.append(ctx)
-        return ctx
-
-    yield make
-    rep = getattr(request.node, "rep_call", None)
-    for i, ctx in enumerate(contexts):
-        if rep is not None and rep.failed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            for j, pg in enumerate(ctx.pages):
-                try:
-                    pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}{j}.png"), full_page=True)
-                except Exception as exc:  # noqa: BLE001 - a missing screenshot must not hide the failure
-                    print(f"[e2e] could not save a failure screenshot: {exc}")
-        ctx.close()
 
 
 def _log_in(page: Page, app: LiveApp, user: Credentials) -> None:
@@ -102,7 +79,7 @@ def test_admin_saves_an_openai_key_and_tests_the_connection(new_context, live_ap
 
     expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=20_000)  # clean screenshots
     for tab, marker in (("users", live_app.manager.email), ("api_keys", "Создать ключ"),
-                        ("pipeline", "Коммерческое предложение"), ("outbox", "Очередь пуста"),
+                        ("pipeline", "Коммерческое предложение"), ("outbox", "ожидают"),
                         ("jobs", "outbox.worker")):
         page.get_by_test_id(f"tab-{tab}").click()
         marker_el = page.get_by_role("tabpanel").get_by_text(marker).first
